@@ -1,0 +1,300 @@
+"""The job state machine: queued -> running -> succeeded | failed | cancelled.
+
+Every transition is one guarded UPDATE whose row count says whether it happened,
+so workers, redelivered messages and the sweeper can race without a job running
+or finishing twice. Functions take the caller's session and never commit.
+
+A claim hands out a numbered attempt. Passing that ``attempt`` back to the
+later calls fences a worker that lost its lease: its heartbeat, stages and
+result are refused once another worker has claimed the job.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine.db.base import UTCDateTime, utcnow
+from engine.db.models import Job, JobStatus
+from engine.errors import JobFailed, PineForgeError
+from engine.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What one sweep changed; ``requeue`` lists jobs to send to the broker."""
+
+    requeue: list[uuid.UUID] = field(default_factory=list)
+    lost: list[uuid.UUID] = field(default_factory=list)
+    timed_out: list[uuid.UUID] = field(default_factory=list)
+
+
+def create_job(
+    session: Session,
+    user_id: uuid.UUID,
+    request: str,
+    options: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+    kind: str = "generate",
+) -> tuple[Job, bool]:
+    """Insert a queued job, or return the user's job with the same key.
+
+    Returns ``(job, created)``. A concurrent insert with the same key loses on
+    the unique constraint inside a savepoint and returns the winner's job.
+    """
+    if idempotency_key is not None:
+        existing = _find_by_key(session, user_id, idempotency_key)
+        if existing is not None:
+            return existing, False
+
+    job = Job(
+        user_id=user_id,
+        kind=kind,
+        request=request,
+        options=dict(options or {}),
+        idempotency_key=idempotency_key,
+    )
+    try:
+        with session.begin_nested():
+            session.add(job)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        existing = _find_by_key(session, user_id, idempotency_key)
+        if existing is None:
+            raise
+        return existing, False
+    return job, True
+
+
+def _find_by_key(session: Session, user_id: uuid.UUID, key: str) -> Job | None:
+    query = select(Job).where(Job.user_id == user_id, Job.idempotency_key == key)
+    return session.scalars(query).one_or_none()
+
+
+def claim_job(
+    session: Session,
+    job_id: uuid.UUID,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> Job | None:
+    """Move a job to running for one attempt, or return None if not claimable.
+
+    Claimable means queued, or running with an expired lease (its worker
+    died), and with attempts left. The returned job carries the new attempt
+    number in ``attempts``.
+    """
+    settings = settings or get_settings()
+    now = _utc(now)
+    statement = (
+        update(Job)
+        .where(
+            Job.id == job_id,
+            Job.attempts < settings.job_max_attempts,
+            or_(
+                Job.status == JobStatus.QUEUED,
+                and_(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now),
+            ),
+        )
+        .values(
+            status=JobStatus.RUNNING,
+            attempts=Job.attempts + 1,
+            lease_expires_at=now + timedelta(seconds=settings.job_lease_seconds),
+            deadline_at=now + timedelta(seconds=settings.job_deadline_seconds),
+            started_at=func.coalesce(Job.started_at, literal(now, UTCDateTime())),
+            updated_at=now,
+        )
+    )
+    if _execute(session, statement).rowcount == 0:
+        return None
+    return session.get(Job, job_id, populate_existing=True)
+
+
+def renew_lease(
+    session: Session,
+    job_id: uuid.UUID,
+    attempt: int | None = None,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> bool:
+    """Extend a running job's lease; False means the job is no longer ours."""
+    settings = settings or get_settings()
+    now = _utc(now)
+    lease = now + timedelta(seconds=settings.job_lease_seconds)
+    values = {"lease_expires_at": lease, "updated_at": now}
+    return _update_running(session, job_id, attempt, values)
+
+
+def set_stage(
+    session: Session,
+    job_id: uuid.UUID,
+    stage: str,
+    progress: int,
+    attempt: int | None = None,
+) -> bool:
+    """Record where a running job is; progress is clamped to 0-100."""
+    progress = max(0, min(100, int(progress)))
+    values = {"stage": stage, "progress": progress, "updated_at": utcnow()}
+    return _update_running(session, job_id, attempt, values)
+
+
+def complete_job(
+    session: Session,
+    job_id: uuid.UUID,
+    *,
+    strategy_id: uuid.UUID,
+    version_id: uuid.UUID,
+    prompt_version: str | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+    accounting: dict[str, Any] | None = None,
+    attempt: int | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Mark a running job succeeded; False if it had already finished."""
+    now = _utc(now)
+    values = {
+        "status": JobStatus.SUCCEEDED,
+        "stage": "done",
+        "progress": 100,
+        "strategy_id": strategy_id,
+        "version_id": version_id,
+        "prompt_version": prompt_version,
+        "provider": provider,
+        "model": model,
+        "accounting": accounting,
+        "lease_expires_at": None,
+        "finished_at": now,
+        "updated_at": now,
+    }
+    return _update_running(session, job_id, attempt, values)
+
+
+def fail_job(
+    session: Session,
+    job_id: uuid.UUID,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    *,
+    attempt: int | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Mark a running job failed with a coded error; False if already finished."""
+    values = _failure(PineForgeError(code, message, details), _utc(now))
+    return _update_running(session, job_id, attempt, values)
+
+
+def cancel_job(
+    session: Session, job_id: uuid.UUID, now: datetime | None = None
+) -> bool:
+    """Cancel a queued or running job; a running worker's result is then refused."""
+    now = _utc(now)
+    unfinished = Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING])
+    statement = (
+        update(Job)
+        .where(Job.id == job_id, unfinished)
+        .values(
+            status=JobStatus.CANCELLED,
+            lease_expires_at=None,
+            finished_at=now,
+            updated_at=now,
+        )
+    )
+    return _execute(session, statement).rowcount == 1
+
+
+def sweep_jobs(
+    session: Session, now: datetime | None = None, settings: Settings | None = None
+) -> SweepResult:
+    """Repair jobs whose worker or message went missing.
+
+    Running past the deadline fails with JOB_TIMEOUT; running with an expired
+    lease goes back to the queue while attempts remain, else fails with
+    WORKER_LOST; queued for longer than the stale limit is re-enqueued. The
+    caller sends ``requeue`` to the broker after committing.
+    """
+    settings = settings or get_settings()
+    now = _utc(now)
+    running = Job.status == JobStatus.RUNNING
+    queued = Job.status == JobStatus.QUEUED
+    lease_expired = and_(running, Job.lease_expires_at < now)
+    has_attempts = Job.attempts < settings.job_max_attempts
+
+    timed_out = _transition(
+        session,
+        and_(running, Job.deadline_at < now),
+        _failure(JobFailed("JOB_TIMEOUT"), now),
+    )
+    lost = _transition(
+        session,
+        and_(~has_attempts, or_(lease_expired, queued)),
+        _failure(JobFailed("WORKER_LOST"), now),
+    )
+    orphaned = _transition(
+        session,
+        and_(lease_expired, has_attempts),
+        {
+            "status": JobStatus.QUEUED,
+            "stage": None,
+            "lease_expires_at": None,
+            "enqueued_at": now,
+            "updated_at": now,
+        },
+    )
+    stale_before = now - timedelta(seconds=settings.queued_stale_seconds)
+    stale = _transition(
+        session,
+        and_(queued, Job.enqueued_at < stale_before),
+        {"enqueued_at": now, "updated_at": now},
+    )
+    return SweepResult(requeue=orphaned + stale, lost=lost, timed_out=timed_out)
+
+
+def _transition(
+    session: Session, condition: ColumnElement[bool], values: dict[str, Any]
+) -> list[uuid.UUID]:
+    statement = update(Job).where(condition).values(values).returning(Job.id)
+    return list(_execute(session, statement).scalars())
+
+
+def _failure(error: PineForgeError, now: datetime) -> dict[str, Any]:
+    return {
+        "status": JobStatus.FAILED,
+        "error_code": error.code,
+        "error_message": error.message,
+        "error_details": error.details,
+        "lease_expires_at": None,
+        "finished_at": now,
+        "updated_at": now,
+    }
+
+
+def _update_running(
+    session: Session, job_id: uuid.UUID, attempt: int | None, values: dict[str, Any]
+) -> bool:
+    conditions = [Job.id == job_id, Job.status == JobStatus.RUNNING]
+    if attempt is not None:
+        conditions.append(Job.attempts == attempt)
+    statement = update(Job).where(*conditions).values(values)
+    return _execute(session, statement).rowcount == 1
+
+
+def _execute(session: Session, statement: Any) -> Any:
+    # Rows are updated in SQL only; callers re-read what they need.
+    options = {"synchronize_session": False}
+    return session.execute(statement, execution_options=options)
+
+
+def _utc(now: datetime | None) -> datetime:
+    if now is None:
+        return utcnow()
+    if now.tzinfo is None:
+        raise ValueError("pass an aware datetime")
+    return now.astimezone(UTC)

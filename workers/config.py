@@ -1,0 +1,60 @@
+"""Celery configuration derived from PineForge settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu import Queue
+
+from engine.settings import Settings
+
+GENERATE_TASK = "pineforge.generate"
+SWEEP_TASK = "pineforge.sweep_jobs"
+
+#: Slow I/O work (LLM calls) stays apart from quick housekeeping.
+GENERATE_QUEUE = "generate"
+DEFAULT_QUEUE = "default"
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Return the Celery settings for one PineForge deployment."""
+    transport_options: dict[str, Any] = {
+        "visibility_timeout": settings.broker_visibility_timeout,
+    }
+    if settings.broker_key_prefix:
+        transport_options["global_keyprefix"] = settings.broker_key_prefix
+
+    return {
+        "broker_url": settings.broker_url,
+        "broker_transport_options": transport_options,
+        "broker_connection_retry_on_startup": True,
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "UTC",
+        "enable_utc": True,
+        # A message is acknowledged only after its task ran, and given back when
+        # the worker dies, so a lost worker never loses a job.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_concurrency": settings.worker_concurrency,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "worker_hijack_root_logger": False,
+        "task_default_queue": DEFAULT_QUEUE,
+        "task_queues": (
+            Queue(DEFAULT_QUEUE, routing_key=DEFAULT_QUEUE),
+            Queue(GENERATE_QUEUE, routing_key=GENERATE_QUEUE),
+        ),
+        "task_routes": {GENERATE_TASK: {"queue": GENERATE_QUEUE}},
+        "beat_schedule": {
+            "sweep-jobs": {
+                "task": SWEEP_TASK,
+                "schedule": float(settings.sweep_interval_seconds),
+                "options": {"expires": float(settings.sweep_interval_seconds)},
+            }
+        },
+        "beat_schedule_filename": str(settings.var_dir / "celerybeat-schedule"),
+    }
