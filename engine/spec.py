@@ -24,7 +24,14 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from engine.catalog import PRICE_SOURCES, get_indicator
 
@@ -43,7 +50,7 @@ Currency = Literal[
     "BTC", "ETH",
 ]  # fmt: skip
 
-_TIMEFRAME = re.compile(r"^(?:[1-9]\d{0,3}|[1-9]?\d{0,2}[SDWM])$")
+_TIMEFRAME = re.compile(r"^(?:[1-9]\d{0,3}|(?:[1-9]\d{0,2})?[SDWM])$")
 _SESSION = re.compile(r"^([01]\d|2[0-3])([0-5]\d)-([01]\d|2[0-3])([0-5]\d)$")
 _TIMEZONE = re.compile(r"^(?:exchange|UTC|GMT[+-]\d{1,2}|[A-Za-z_]+/[A-Za-z_/+-]+)$")
 
@@ -368,9 +375,13 @@ class StrategySpec(_Model):
 
     @field_validator("name", "description")
     @classmethod
-    def _printable(cls, value: str) -> str:
-        cleaned = "".join(ch for ch in value if ch.isprintable())
-        return " ".join(cleaned.split())
+    def _printable(cls, value: str, info: ValidationInfo) -> str:
+        # Line breaks and other controls become spaces so words stay apart.
+        cleaned = "".join(ch if ch.isprintable() else " " for ch in value)
+        cleaned = " ".join(cleaned.split())
+        if info.field_name == "name" and not cleaned:
+            raise ValueError("the name must contain printable text")
+        return cleaned
 
     @model_validator(mode="after")
     def _consistent(self) -> StrategySpec:
