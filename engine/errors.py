@@ -136,7 +136,14 @@ class ComposeError(PineForgeError):
     http_status = 422
     default_code = "REQUEST_TOO_VAGUE"
     default_message = "The request does not describe a strategy we can build."
-    codes = frozenset({"REQUEST_TOO_VAGUE", "NO_SUPPORTED_RULE", "INVALID_PARAMETERS"})
+    codes = frozenset(
+        {
+            "REQUEST_TOO_VAGUE",
+            "NO_SUPPORTED_RULE",
+            "INVALID_PARAMETERS",
+            "REQUEST_TOO_LONG",
+        }
+    )
     code_messages = {
         "NO_SUPPORTED_RULE": "The request uses a rule we do not support yet.",
         "INVALID_PARAMETERS": "The request has parameters out of range.",
