@@ -693,7 +693,7 @@ def test_hostile_description_stays_inside_comments():
     assert not calls(tree, "study")
     assert [line for line in code.splitlines() if "version=" in line] == [
         "//@version=6",
-        '// //@version=5study("x")strategy.entry("pwn", strategy.long) {{ 7*7 }}',
+        '// //@version=5 study("x") strategy.entry("pwn", strategy.long) {{ 7*7 }}',
     ]
     assert 'strategy("{% raw %}{{ config }}", ' in code
 
