@@ -1,0 +1,244 @@
+"""The generation pipeline: plain-language request in, validated script out.
+
+    prompting  -> result cache lookup (hit: reuse the stored spec, no model call)
+    calling_llm-> the provider chain in order; each answer is extracted and
+                  validated, with up to two repair rounds, then SPEC_INVALID
+    composing  -> the offline composer, the chain's last link (when enabled;
+                  with no provider configured it is the only one)
+    rendering  -> render_strategy(spec)
+    validating -> validate_script(code); a failure is our bug: RENDER_INVALID
+
+Only the spec and the rendered code leave this module, never raw model text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from engine.composer import compose_spec
+from engine.errors import AllProvidersFailed, ComposeError, RenderInvalid, SpecInvalid
+from engine.extract import extract_spec
+from engine.logging import get_logger
+from engine.prompting import PromptBuilder, get_prompt_builder
+from engine.providers.chain import Attempt, ProviderChain, SpecCall
+from engine.providers.config import ProviderSettings, get_provider_settings
+from engine.providers.keys import KeySource, NoUserKeys, PlatformKeys
+from engine.providers.registry import build_chain
+from engine.render import render_strategy
+from engine.result_cache import ResultCache, cache_key
+from engine.spec import StrategySpec, parse_spec, spec_to_data
+from engine.validate import validate_script
+
+log = get_logger(__name__)
+
+MAX_REPAIR_ROUNDS = 2
+OFFLINE = "offline"
+
+StageCallback = Callable[[str, int], None]
+
+
+@dataclass
+class GenerationOutcome:
+    """What a successful generation hands to the job: spec, code, accounting."""
+
+    spec: dict
+    code: str
+    name: str
+    description: str
+    prompt_version: str | None
+    provider: str
+    model: str | None
+    accounting: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Made:
+    spec: StrategySpec
+    provider: str
+    model: str | None
+    prompt_version: str | None
+    attempts: list[Attempt]
+    cached: bool = False
+
+
+def run_generation(
+    request: str,
+    options: Mapping | None,
+    on_stage: StageCallback,
+    *,
+    user_id=None,
+    key_source: KeySource | None = None,
+    redis=None,
+    chain: ProviderChain | None = None,
+    settings: ProviderSettings | None = None,
+    prompts: PromptBuilder | None = None,
+) -> GenerationOutcome:
+    """Turn one request into a validated strategy (see the module docstring).
+
+    `redis` enables the shared cooldown and the result cache; `chain` replaces
+    the chain built from settings, platform keys and `key_source`'s user keys.
+    Raises SpecInvalid, AllProvidersFailed, ComposeError or RenderInvalid.
+    """
+    settings = settings or get_provider_settings()
+    options = dict(options or {})
+    started = time.monotonic()
+    deadline = started + settings.llm_deadline_seconds
+
+    on_stage("prompting", 10)
+    prompts = prompts or get_prompt_builder(settings.llm_prompt_token_budget)
+    cache = ResultCache(redis, settings.llm_result_cache_ttl_seconds)
+    key = cache_key(request, options, prompts.fingerprint)
+    made = _from_cache(cache.get(key))
+    if made is None:
+        chain = chain or _chain_for(settings, user_id, key_source, redis)
+        made = _generate(request, options, on_stage, chain, prompts, settings, deadline)
+
+    on_stage("rendering", 70)
+    code = render_strategy(made.spec)
+
+    on_stage("validating", 85)
+    report = validate_script(code)
+    if not report.ok:
+        log.error("render_invalid", issues=len(report.issues), provider=made.provider)
+        raise RenderInvalid(details={"report": report.to_dict()})
+
+    if not made.cached and made.provider != OFFLINE:
+        cache.put(key, _cache_entry(made))
+    accounting = _accounting(made, settings, time.monotonic() - started)
+    log.info(
+        "llm.generation_done",
+        **{k: accounting[k] for k in ("provider", "model", "cached", "cost_usd")},
+        latency_ms=accounting["latency_ms"],
+    )
+    return GenerationOutcome(
+        spec=spec_to_data(made.spec),
+        code=code,
+        name=made.spec.name,
+        description=made.spec.description,
+        prompt_version=made.prompt_version,
+        provider=made.provider,
+        model=made.model,
+        accounting=accounting,
+    )
+
+
+def _chain_for(settings, user_id, key_source, redis) -> ProviderChain:
+    # The user's own keys (from the vault, through `key_source`) lead the chain.
+    return build_chain(
+        settings,
+        platform_keys=PlatformKeys(settings).keys_for(None),
+        user_keys=(key_source or NoUserKeys()).keys_for(user_id),
+        user_id=user_id,
+        redis_client=redis,
+    )
+
+
+def _generate(request, options, on_stage, chain, prompts, settings, deadline) -> _Made:
+    attempts: list[Attempt] = []
+    if chain.adapters:
+        on_stage("calling_llm", 30)
+        prompt = prompts.build(request, options)
+        task = _answer_task(prompts, prompt, attempts)
+        try:
+            spec, adapter = chain.run(
+                task, schema=prompts.schema, deadline=deadline, attempts=attempts
+            )
+        except AllProvidersFailed as failure:
+            if not settings.llm_offline_fallback:
+                raise
+            lines = failure.details.get("attempts", [])
+            return _compose(request, options, on_stage, attempts, lines)
+        model = next(a.model for a in reversed(attempts) if a.outcome == "ok")
+        return _Made(spec, adapter.name, model, prompt.version, attempts)
+
+    if not settings.llm_offline_fallback:
+        raise AllProvidersFailed(details={"attempts": ["no provider is configured"]})
+    return _compose(request, options, on_stage, attempts, None)
+
+
+def _answer_task(prompts: PromptBuilder, prompt, attempts: list[Attempt]):
+    def ask(call: SpecCall) -> StrategySpec:
+        user = prompt.user
+        for round_number in range(MAX_REPAIR_ROUNDS + 1):
+            reply = call(prompt.system, user)
+            extraction = extract_spec(reply.text)
+            if extraction.ok:
+                return extraction.spec
+            # The call itself worked; its answer did not.
+            attempts[-1].outcome = "invalid_spec"
+            log.info(
+                "llm.answer_invalid",
+                provider=attempts[-1].provider,
+                repair_round=round_number,
+                errors=len(extraction.errors),
+            )
+            user = prompts.repair(prompt, extraction.json_text, extraction.errors)
+        raise SpecInvalid(
+            message="The model's answer was not a valid strategy, even after repairs.",
+            details={"errors": extraction.errors},
+        )
+
+    return ask
+
+
+def _compose(request, options, on_stage, attempts, failed_lines) -> _Made:
+    on_stage("composing", 50)
+    started = time.monotonic()
+    try:
+        spec = compose_spec(request, options)
+    except ComposeError as exc:
+        if failed_lines is None:
+            raise  # the composer is the only link: its own words say it best
+        lines = [*failed_lines, f"offline composer: {exc.message}"]
+        raise AllProvidersFailed(details={"attempts": lines}) from exc
+    latency_ms = round((time.monotonic() - started) * 1000)
+    attempts.append(Attempt(OFFLINE, None, "ok", latency_ms))
+    if failed_lines:
+        log.warning("llm.fell_back_to_offline", failed_providers=len(failed_lines))
+    return _Made(spec, OFFLINE, None, None, attempts)
+
+
+def _from_cache(entry: dict | None) -> _Made | None:
+    if not entry:
+        return None
+    try:
+        spec = parse_spec(entry["spec"])
+    except (KeyError, ValidationError):
+        return None  # stored under an older spec model: generate afresh
+    provider, model = entry.get("provider", ""), entry.get("model")
+    return _Made(spec, provider, model, entry.get("prompt_version"), [], cached=True)
+
+
+def _cache_entry(made: _Made) -> dict:
+    return {
+        "spec": spec_to_data(made.spec),
+        "provider": made.provider,
+        "model": made.model,
+        "prompt_version": made.prompt_version,
+    }
+
+
+def _accounting(made: _Made, settings: ProviderSettings, elapsed: float) -> dict:
+    tokens_in = sum(a.tokens_in for a in made.attempts)
+    tokens_out = sum(a.tokens_out for a in made.attempts)
+    cost = 0.0
+    for attempt in made.attempts:
+        if attempt.tokens_in or attempt.tokens_out:
+            price = settings.estimate_cost(
+                attempt.model, attempt.tokens_in, attempt.tokens_out
+            )
+            cost = None if price is None or cost is None else cost + price
+    return {
+        "provider": made.provider,
+        "model": made.model,
+        "attempts": [a.to_dict() for a in made.attempts],
+        "tokens_in": tokens_in,
+        "tokens_out": tokens_out,
+        "latency_ms": round(elapsed * 1000),
+        "cost_usd": round(cost, 6) if cost is not None else None,
+        "cached": made.cached,
+    }
