@@ -19,9 +19,21 @@ from kombu.exceptions import OperationalError
 from sqlalchemy.orm import Session
 
 from engine import jobs
-from engine.db import Job, Strategy, StrategyVersion, VersionSource, session_scope
+from engine.accounts.admission import may_start
+from engine.accounts.api_keys import VaultKeySource
+from engine.accounts.credits import capture_credits, refund_credits
+from engine.db import (
+    Job,
+    JobStatus,
+    Strategy,
+    StrategyVersion,
+    VersionSource,
+    get_sessionmaker,
+    session_scope,
+)
 from engine.errors import JobFailed, PineForgeError
 from engine.logging import get_logger, log_context
+from engine.providers.registry import OWN_KEY_SUFFIX
 from engine.settings import get_settings
 from workers.celery_app import app
 from workers.config import GENERATE_TASK, SWEEP_TASK
@@ -36,6 +48,12 @@ PIPELINE: Callable[..., Any] | None = None
 # Celery fixes time limits when the task is declared, so they come from the
 # settings of the importing process.
 _settings = get_settings()
+
+
+#: Seconds a job waits before asking again when its user runs all their slots.
+SLOT_WAIT_SECONDS = 2.0
+
+_WAIT = object()
 
 
 class _JobAbandoned(Exception):
@@ -59,6 +77,25 @@ def _pipeline() -> Callable[..., Any]:
     return run_generation
 
 
+_redis_client: redis.Redis | None = None
+
+
+def _redis() -> redis.Redis:
+    """One client per process: the result cache and provider cooldowns use it."""
+    global _redis_client
+    if _redis_client is None:
+        _redis_client = redis.Redis.from_url(get_settings().redis_url)
+    return _redis_client
+
+
+def _pipeline_context(claim: _Claim) -> dict[str, Any]:
+    return {
+        "user_id": str(claim.user_id),
+        "key_source": VaultKeySource(get_sessionmaker()),
+        "redis": _redis(),
+    }
+
+
 @app.task(
     name=GENERATE_TASK,
     soft_time_limit=_settings.job_deadline_seconds,
@@ -69,13 +106,23 @@ def generate(job_id: str) -> None:
     job_uuid = uuid.UUID(str(job_id))
     with log_context(job_id=str(job_uuid)):
         claim = _claim(job_uuid)
+        if claim is _WAIT:
+            # The message is acknowledged once this returns; a fresh one with
+            # a countdown takes its place, and the sweeper covers a lost send.
+            generate.apply_async(args=[str(job_uuid)], countdown=SLOT_WAIT_SECONDS)
+            return
         if claim is not None:
             with log_context(user_id=str(claim.user_id)):
                 _run(claim)
 
 
-def _claim(job_id: uuid.UUID) -> _Claim | None:
+def _claim(job_id: uuid.UUID) -> _Claim | object | None:
     with session_scope() as session:
+        waiting = session.get(Job, job_id)
+        queued = waiting is not None and waiting.status == JobStatus.QUEUED
+        if queued and not may_start(session, waiting.user_id, job_id):
+            log.info("job_waits_for_slot")
+            return _WAIT
         job = jobs.claim_job(session, job_id)
         if job is None:
             log.info("job_not_claimed", reason=_unclaimable_reason(session, job_id))
@@ -102,7 +149,12 @@ def _run(claim: _Claim) -> None:
     with LeaseHeartbeat(claim.job_id, claim.attempt, interval) as heartbeat:
         on_stage = _stage_recorder(claim, heartbeat)
         try:
-            outcome = _pipeline()(claim.request, claim.options, on_stage=on_stage)
+            outcome = _pipeline()(
+                claim.request,
+                claim.options,
+                on_stage=on_stage,
+                **_pipeline_context(claim),
+            )
         except _JobAbandoned:
             log.info("job_abandoned", attempt=claim.attempt)
             return
@@ -174,7 +226,9 @@ def _record_success(claim: _Claim, outcome: Any, duration: float) -> None:
             accounting=outcome.accounting,
             attempt=claim.attempt,
         )
-        if not completed:
+        if completed:
+            capture_credits(session, claim.job_id, own_key=_free_of_charge(outcome))
+        else:
             # Someone else finished or cancelled the job: keep no orphan strategy.
             session.rollback()
 
@@ -189,6 +243,13 @@ def _record_success(claim: _Claim, outcome: Any, duration: float) -> None:
         log.info("job_result_discarded", attempt=claim.attempt)
 
 
+def _free_of_charge(outcome: Any) -> bool:
+    """Jobs served by the user's own key or from the result cache cost nothing."""
+    accounting = getattr(outcome, "accounting", None) or {}
+    own_key = (outcome.provider or "").endswith(OWN_KEY_SUFFIX)
+    return own_key or bool(accounting.get("cached"))
+
+
 def _record_failure(claim: _Claim, error: PineForgeError) -> None:
     with session_scope() as session:
         recorded = jobs.fail_job(
@@ -199,6 +260,8 @@ def _record_failure(claim: _Claim, error: PineForgeError) -> None:
             error.details,
             attempt=claim.attempt,
         )
+        if recorded:
+            refund_credits(session, claim.job_id)
     if error.code == "INTERNAL_ERROR":
         # The traceback follows in Celery's own task-failure line.
         log.error("job_failed", code=error.code, recorded=recorded)
@@ -216,6 +279,8 @@ def run_sweep() -> jobs.SweepResult:
     """Sweep once, commit, then send every job that needs it back to the broker."""
     with session_scope() as session:
         result = jobs.sweep_jobs(session)
+        for job_id in (*result.lost, *result.timed_out):
+            refund_credits(session, job_id)
 
     for job_id in result.lost:
         log.warning("job_failed", job_id=str(job_id), code="WORKER_LOST")

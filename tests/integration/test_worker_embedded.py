@@ -41,7 +41,7 @@ print(job.id)
 """
 
 
-def instant_pipeline(request, options, on_stage):
+def instant_pipeline(request, options, on_stage, **context):
     on_stage("render", 90)
     return SimpleNamespace(
         name="EMA Cross",

@@ -40,7 +40,7 @@ class StandInPipeline:
         self.outcome = outcome or StandInOutcome()
         self.calls = []
 
-    def __call__(self, request, options, on_stage):
+    def __call__(self, request, options, on_stage, **context):
         self.calls.append(request)
         on_stage("compose", 30)
         if self.behaviour is not None:

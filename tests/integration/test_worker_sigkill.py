@@ -25,7 +25,7 @@ STARTED_KEY = "standin:started"
 RELEASE_KEY = "standin:release"
 
 
-def blocking_pipeline(request, options, on_stage):
+def blocking_pipeline(request, options, on_stage, **context):
     """Report that it started, then wait until the test releases it."""
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
     prefix = os.environ["PINEFORGE_BROKER_KEY_PREFIX"]

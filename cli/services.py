@@ -1,0 +1,166 @@
+"""Long-running processes: ``serve``, ``worker``, ``beat``, ``flower``, ``db``.
+
+Each command builds an argv and replaces the current process with it, so a
+supervisor (docker, systemd, ``pineforge up``) signals the real server by the
+pid it started. In the embedded default every command first makes sure the
+bundled Redis server runs; with no DATABASE_URL the SQLite file is migrated
+too, since nobody else would do it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib.metadata import version
+
+import click
+
+from engine.db import upgrade_database
+from engine.embedded import ensure_embedded_redis
+from engine.settings import Settings, get_settings
+
+CELERY_APP = "workers.celery_app"
+WORKER_QUEUES = "generate,default"
+DEFAULT_WEB_WORKERS = 2
+FLOWER_PORT = 5555
+
+
+def prepare_local_services(
+    settings: Settings, *, redis: bool = True, migrate: bool = True
+) -> None:
+    """Start the embedded Redis server and migrate SQLite when they are in use."""
+    if redis and settings.embedded_redis:
+        ensure_embedded_redis(settings)
+    if migrate and not settings.configured_database_url:
+        upgrade_database()
+
+
+def _replace_process(argv: list[str]) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(argv[0], argv)
+
+
+def _gunicorn_has_control_socket() -> bool:
+    major, minor = (int(part) for part in version("gunicorn").split(".")[:2])
+    return (major, minor) >= (25, 1)
+
+
+def gunicorn_argv(settings: Settings, host: str, port: int, workers: int) -> list[str]:
+    argv = [
+        sys.executable, "-m", "gunicorn", "web.wsgi:app",
+        "--bind", f"{host}:{port}",
+        "--workers", str(workers),
+        "--graceful-timeout", "20",
+        "--forwarded-allow-ips", "127.0.0.1",
+    ]  # fmt: skip
+    if _gunicorn_has_control_socket():
+        # Its default lives in the home directory, shared by every install.
+        run_dir = settings.var_dir / "run"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        argv += ["--control-socket", str(run_dir / f"gunicorn-{port}.ctl")]
+    return argv
+
+
+def celery_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", CELERY_APP, *args]
+
+
+def worker_argv(
+    settings: Settings, pool: str, concurrency: int | None, beat: bool
+) -> list[str]:
+    argv = celery_argv(
+        "worker",
+        "--queues", WORKER_QUEUES,
+        "--pool", pool,
+        "--concurrency", str(concurrency or settings.worker_concurrency),
+        "--loglevel", settings.log_level,
+        "--task-events",
+    )  # fmt: skip
+    if beat:
+        argv += ["--beat", "--schedule", str(beat_schedule_path(settings))]
+    return argv
+
+
+def beat_schedule_path(settings: Settings) -> str:
+    path = settings.var_dir / "celerybeat-schedule"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+def flower_argv(address: str, port: int) -> list[str]:
+    return celery_argv(
+        "flower", f"--address={address}", f"--port={port}", "--purge_offline_workers=60"
+    )
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    type=int,
+    envvar="WEB_CONCURRENCY",
+    default=DEFAULT_WEB_WORKERS,
+    show_default=True,
+    help="gunicorn worker processes (env WEB_CONCURRENCY).",
+)
+@click.option("--dev", is_flag=True, help="Flask's development server instead.")
+def serve(host: str, port: int, workers: int, dev: bool) -> None:
+    """Run the HTTP API (gunicorn on web.wsgi:app)."""
+    settings = get_settings()
+    prepare_local_services(settings)
+    if dev:
+        from web import create_app
+
+        create_app(settings).run(host=host, port=port, debug=False)
+        return
+    _replace_process(gunicorn_argv(settings, host, port, workers))
+
+
+@click.command()
+@click.option(
+    "--pool",
+    default="prefork",
+    show_default=True,
+    type=click.Choice(["prefork", "threads", "solo"]),
+)
+@click.option("--concurrency", type=int, help="Default: PINEFORGE_WORKER_CONCURRENCY.")
+@click.option("--beat", is_flag=True, help="Run the periodic scheduler inside.")
+def worker(pool: str, concurrency: int | None, beat: bool) -> None:
+    """Run a Celery worker on the generate and default queues."""
+    settings = get_settings()
+    prepare_local_services(settings)
+    _replace_process(worker_argv(settings, pool, concurrency, beat))
+
+
+@click.command()
+def beat() -> None:
+    """Run the periodic scheduler (sweeps stuck jobs)."""
+    settings = get_settings()
+    prepare_local_services(settings)
+    schedule = beat_schedule_path(settings)
+    argv = celery_argv("beat", "--schedule", schedule, "--loglevel", settings.log_level)
+    _replace_process(argv)
+
+
+@click.command()
+@click.option("--address", default="127.0.0.1", show_default=True)
+@click.option("--port", default=FLOWER_PORT, show_default=True, type=int)
+def flower(address: str, port: int) -> None:
+    """Run Flower, the Celery monitor, on the same broker."""
+    prepare_local_services(get_settings(), migrate=False)
+    _replace_process(flower_argv(address, port))
+
+
+@click.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    upgrade_database(revision=revision)
+    click.echo(f"database at {revision}")

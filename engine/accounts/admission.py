@@ -1,0 +1,97 @@
+"""Admission of a generation job: the plan's limits, then the credits.
+
+:func:`admit_generation` is the one call the submit endpoint makes, in the
+transaction that inserts the job. It serialises a user's submissions on their
+credit balance row, so the count of active jobs and the balance it reads cannot
+be raced by a parallel submission of the same user.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.accounts.config import get_accounts_settings
+from engine.accounts.credits import lock_balance, reserve_credits
+from engine.accounts.plans import Plan, get_plan
+from engine.db.base import utcnow
+from engine.db.models import Job, JobStatus, User
+from engine.errors import RateLimited
+
+ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class TooManyActiveJobs(RateLimited):
+    default_code = "TOO_MANY_ACTIVE_JOBS"
+    default_message = "Too many of your jobs are waiting; wait for some to finish."
+    #: Seconds a client should wait before trying again.
+    retry_after = 10
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What the submit endpoint needs after admitting a job."""
+
+    plan: Plan
+    credits_reserved: int
+
+    @property
+    def queue_priority(self) -> int:
+        """The Celery priority to enqueue the job with (0 first, 9 last)."""
+        return self.plan.queue_priority
+
+
+def admit_generation(session: Session, user: User, job_id: uuid.UUID) -> Admission:
+    """Check the plan's queued-jobs limit and reserve the job's credits.
+
+    Raises :class:`TooManyActiveJobs` (429) or
+    :class:`~engine.accounts.credits.InsufficientCredits` (409); the caller
+    then rolls back, so the job row goes too. Every job reserves the price of
+    one generation; a job later served by the user's own key gets it back
+    (see :func:`~engine.accounts.credits.capture_credits`).
+    """
+    plan = get_plan(user.plan)
+    lock_balance(session, user.id)
+
+    active = session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(
+            Job.user_id == user.id,
+            Job.status.in_(ACTIVE_STATUSES),
+            Job.id != job_id,
+        )
+    )
+    if active >= plan.queued_limit:
+        raise TooManyActiveJobs(details={"limit": plan.queued_limit, "plan": plan.name})
+
+    cost = get_accounts_settings().credits_per_job
+    entry = reserve_credits(session, user, job_id, cost)
+    return Admission(plan=plan, credits_reserved=entry.amount if entry else 0)
+
+
+def may_start(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> bool:
+    """True when the user runs fewer jobs than their plan's ``jobs_at_once``.
+
+    The worker asks this in the transaction that claims the job; the lock on
+    the balance row serialises claims of one user, so two workers cannot both
+    take the last slot. Running jobs whose lease expired (their worker died)
+    do not count.
+    """
+    user = session.get(User, user_id)
+    plan = get_plan(user.plan if user else None)
+    lock_balance(session, user_id)
+    running = session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(
+            Job.user_id == user_id,
+            Job.status == JobStatus.RUNNING,
+            Job.lease_expires_at >= utcnow(),
+            Job.id != job_id,
+        )
+    )
+    return running < plan.jobs_at_once

@@ -1,0 +1,113 @@
+"""Rate limits with Flask-Limiter on Redis, answered in the standard error body.
+
+* Auth routes share one budget per client IP (``PINEFORGE_AUTH_RATE_LIMIT``).
+* Generation is limited per user, at their plan's requests per minute.
+
+Limits are attached to the views after every blueprint is registered, so the
+views' own modules stay free of limiter imports. A 429 says when to retry in
+``Retry-After``, for the limiter's refusals and for coded ones alike.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Flask, Response, current_app, g
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+
+from engine.accounts.config import AccountsSettings
+from engine.accounts.plans import get_plan
+from engine.errors import RateLimited
+from engine.settings import Settings
+from web.auth import authenticate
+from web.errors import error_response
+
+AUTH_ENDPOINTS = (
+    "auth_google.login",
+    "auth_google.callback",
+    "auth_google.google_sign_in",
+    "auth_session.refresh",
+    "auth_session.logout",
+)
+GENERATE_ENDPOINT = "strategies.generate"
+DEFAULT_RETRY_AFTER = 1
+
+
+def storage_uri(redis_url: str) -> str:
+    """The limits library spells a unix socket ``redis+unix://``."""
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url.removeprefix("unix://")
+    return redis_url
+
+
+def _caller():
+    # The limit is checked before the view's own authentication runs.
+    user = g.get("user")
+    if user is None:
+        user = g.user = authenticate()
+    return user
+
+
+def _plan_key() -> str:
+    user = _caller()
+    return f"user:{user.id}:{user.plan}"
+
+
+def _plan_limit() -> str:
+    return get_plan(_caller().plan).rate_limit
+
+
+def _retry_after(limiter: Limiter) -> int:
+    current = limiter.current_limit
+    if current is None:
+        return DEFAULT_RETRY_AFTER
+    return max(1, math.ceil(current.reset_at - time.time()))
+
+
+def _limited(error: RateLimitExceeded) -> Response:
+    limiter: Limiter = current_app.extensions["pineforge.limiter"]
+    retry_after = _retry_after(limiter)
+    coded = RateLimited(
+        message="Too many requests; slow down.",
+        details={"limit": str(error.limit.limit), "retry_after": retry_after},
+    )
+    response = error_response(coded)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _coded_limited(error: RateLimited) -> Response:
+    response = error_response(error)
+    retry_after = getattr(error, "retry_after", DEFAULT_RETRY_AFTER)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _wrap(app: Flask, endpoint: str, decorator) -> None:
+    view = app.view_functions.get(endpoint)
+    if view is not None:
+        app.view_functions[endpoint] = decorator(view)
+
+
+def init_limits(app: Flask, settings: Settings, accounts: AccountsSettings) -> Limiter:
+    """Attach the limits; call after every blueprint is registered."""
+    app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(settings.redis_url))
+    app.config.setdefault("RATELIMIT_STRATEGY", "fixed-window")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", f"{settings.broker_key_prefix}pf:rl")
+    limiter = Limiter(key_func=get_remote_address, app=app)
+    app.extensions["pineforge.limiter"] = limiter
+
+    per_ip = limiter.shared_limit(
+        accounts.auth_rate_limit, scope="auth", key_func=get_remote_address
+    )
+    for endpoint in AUTH_ENDPOINTS:
+        _wrap(app, endpoint, per_ip)
+    per_plan = limiter.limit(_plan_limit, key_func=_plan_key, scope="generate")
+    _wrap(app, GENERATE_ENDPOINT, per_plan)
+
+    app.register_error_handler(RateLimitExceeded, _limited)
+    app.register_error_handler(RateLimited, _coded_limited)
+    return limiter
