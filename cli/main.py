@@ -6,6 +6,7 @@ client.py    generate                                  (through the HTTP API)
 demo.py      demo                                      (every example request)
 tools.py     render, validate                          (offline)
 accounts.py  users create, tokens create
+keys.py      keys new, keys rotate
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import click
 from cli.accounts import tokens, users
 from cli.client import generate
 from cli.demo import demo
+from cli.keys import keys
 from cli.services import beat, db, flower, serve, worker
 from cli.stack import down, up
 from cli.tools import render, validate
@@ -28,7 +30,7 @@ def main() -> None:
 
 for command in (
     serve, worker, beat, flower, db, up, down, generate, demo, render, validate,
-    users, tokens,
+    users, tokens, keys,
 ):  # fmt: skip
     main.add_command(command)
 

@@ -22,7 +22,7 @@ settings = get_settings()
 if settings.embedded_redis:
     ensure_embedded_redis(settings)
 
-app = Celery("pineforge", include=["workers.tasks"])
+app = Celery("pineforge", include=["workers.tasks", "workers.housekeeping"])
 app.conf.update(celery_config(settings))
 
 

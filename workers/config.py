@@ -10,6 +10,10 @@ from engine.settings import Settings
 
 GENERATE_TASK = "pineforge.generate"
 SWEEP_TASK = "pineforge.sweep_jobs"
+GRANT_CREDITS_TASK = "pineforge.grant_monthly_credits"
+PURGE_TOKENS_TASK = "pineforge.purge_expired_tokens"
+
+HOUR = 3600.0
 
 #: Slow I/O work (LLM calls) stays apart from quick housekeeping.
 GENERATE_QUEUE = "generate"
@@ -20,6 +24,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     """Return the Celery settings for one PineForge deployment."""
     transport_options: dict[str, Any] = {
         "visibility_timeout": settings.broker_visibility_timeout,
+        # Plans map to priorities 0 (first) .. 9; one Redis list per level.
+        "priority_steps": list(range(10)),
+        "sep": ":",
     }
     if settings.broker_key_prefix:
         transport_options["global_keyprefix"] = settings.broker_key_prefix
@@ -54,7 +61,19 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "task": SWEEP_TASK,
                 "schedule": float(settings.sweep_interval_seconds),
                 "options": {"expires": float(settings.sweep_interval_seconds)},
-            }
+            },
+            # Hourly, so a new period's grant lands soon after it starts;
+            # reserving credits also makes the grant on demand.
+            "grant-monthly-credits": {
+                "task": GRANT_CREDITS_TASK,
+                "schedule": HOUR,
+                "options": {"expires": HOUR},
+            },
+            "purge-expired-tokens": {
+                "task": PURGE_TOKENS_TASK,
+                "schedule": 24 * HOUR,
+                "options": {"expires": HOUR},
+            },
         },
         "beat_schedule_filename": str(settings.var_dir / "celerybeat-schedule"),
     }

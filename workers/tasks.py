@@ -295,15 +295,16 @@ def run_sweep() -> jobs.SweepResult:
     return result
 
 
-def enqueue_generation(job_id: uuid.UUID | str) -> bool:
+def enqueue_generation(job_id: uuid.UUID | str, priority: int | None = None) -> bool:
     """Send the ``generate`` message for a committed job.
 
     Call it only after the transaction that inserted the job has committed.
+    ``priority`` is the plan's queue priority (0 is served first, 9 last).
     Returns False when the broker is unreachable: the job stays queued and the
     sweeper sends it again once the broker is back.
     """
     try:
-        generate.apply_async(args=[str(job_id)])
+        generate.apply_async(args=[str(job_id)], priority=priority)
     except (OperationalError, redis.RedisError, OSError) as exc:
         log.warning("enqueue_failed", job_id=str(job_id), error=type(exc).__name__)
         return False
