@@ -31,6 +31,15 @@ def _configure_logging(**kwargs: Any) -> None:
     configure_logging(get_settings())
 
 
+@signals.worker_init.connect
+def _warm_parser(**kwargs: Any) -> None:
+    # The Pine parser builds its tables on first use (seconds). Warming it in
+    # the main process covers every pool: prefork children inherit it.
+    from engine.validate import warm_parser
+
+    warm_parser()
+
+
 @signals.worker_process_init.connect
 def _forget_parent_connections(**kwargs: Any) -> None:
     dispose_engine(close=False)
