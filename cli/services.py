@@ -18,9 +18,11 @@ import click
 from engine.db import upgrade_database
 from engine.embedded import ensure_embedded_redis
 from engine.settings import Settings, get_settings
+from workers.config import DEFAULT_QUEUE, GENERATE_QUEUE
 
 CELERY_APP = "workers.celery_app"
-WORKER_QUEUES = "generate,default"
+WORKER_QUEUES = f"{GENERATE_QUEUE},{DEFAULT_QUEUE}"
+WORKER_POOLS = ("threads", "prefork", "solo")
 DEFAULT_WEB_WORKERS = 2
 FLOWER_PORT = 5555
 
@@ -66,14 +68,42 @@ def celery_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", CELERY_APP, *args]
 
 
+def worker_shape(
+    settings: Settings, queues: list[str], pool: str | None, concurrency: int | None
+) -> tuple[str, int]:
+    """The pool and concurrency a worker on ``queues`` runs with by default.
+
+    A worker that takes ``generate`` spends its time waiting on LLM calls, so
+    it runs threads, ``PINEFORGE_GENERATE_CONCURRENCY`` of them; one that only
+    does housekeeping runs a small prefork pool.
+    """
+    if pool is None:
+        pool = "threads" if GENERATE_QUEUE in queues else "prefork"
+    if concurrency is None:
+        waits_on_llms = pool == "threads" and GENERATE_QUEUE in queues
+        if waits_on_llms:
+            concurrency = settings.generate_concurrency
+        else:
+            concurrency = settings.worker_concurrency
+    return pool, concurrency
+
+
 def worker_argv(
-    settings: Settings, pool: str, concurrency: int | None, beat: bool
+    settings: Settings,
+    pool: str | None,
+    concurrency: int | None,
+    beat: bool,
+    queues: str = WORKER_QUEUES,
 ) -> list[str]:
+    names = [name.strip() for name in queues.split(",") if name.strip()]
+    pool, concurrency = worker_shape(settings, names, pool, concurrency)
     argv = celery_argv(
         "worker",
-        "--queues", WORKER_QUEUES,
+        "--queues", ",".join(names),
         "--pool", pool,
-        "--concurrency", str(concurrency or settings.worker_concurrency),
+        "--concurrency", str(concurrency),
+        # Two workers on one host need two node names (Flower tells them apart).
+        "--hostname", f"{'-'.join(names)}@%h",
         "--loglevel", settings.log_level,
         "--task-events",
     )  # fmt: skip
@@ -118,20 +148,44 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
     _replace_process(gunicorn_argv(settings, host, port, workers))
 
 
+def _check_queues(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = sorted(set(names) - {GENERATE_QUEUE, DEFAULT_QUEUE})
+    if not names or unknown:
+        known = f"{GENERATE_QUEUE}, {DEFAULT_QUEUE}"
+        raise click.BadParameter(f"choose from {known} (comma-separated)")
+    return ",".join(dict.fromkeys(names))
+
+
 @click.command()
 @click.option(
-    "--pool",
-    default="prefork",
+    "--queues",
+    default=WORKER_QUEUES,
     show_default=True,
-    type=click.Choice(["prefork", "threads", "solo"]),
+    callback=_check_queues,
+    help="Queues to consume, comma-separated.",
 )
-@click.option("--concurrency", type=int, help="Default: PINEFORGE_WORKER_CONCURRENCY.")
+@click.option(
+    "--pool",
+    type=click.Choice(WORKER_POOLS),
+    help="Default: threads when consuming generate, else prefork.",
+)
+@click.option(
+    "--concurrency",
+    type=int,
+    help="Default: PINEFORGE_GENERATE_CONCURRENCY for a threads worker on "
+    "generate, else PINEFORGE_WORKER_CONCURRENCY.",
+)
 @click.option("--beat", is_flag=True, help="Run the periodic scheduler inside.")
-def worker(pool: str, concurrency: int | None, beat: bool) -> None:
-    """Run a Celery worker on the generate and default queues."""
+def worker(queues: str, pool: str | None, concurrency: int | None, beat: bool) -> None:
+    """Run a Celery worker (both queues unless --queues says otherwise).
+
+    Production runs two: ``--queues generate`` (threads, many) for the LLM
+    calls and ``--queues default`` (prefork, few) for housekeeping.
+    """
     settings = get_settings()
     prepare_local_services(settings)
-    _replace_process(worker_argv(settings, pool, concurrency, beat))
+    _replace_process(worker_argv(settings, pool, concurrency, beat, queues))
 
 
 @click.command()

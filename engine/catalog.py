@@ -5,11 +5,19 @@ call behind it, its parameters with types and bounds, and the named outputs a
 condition can refer to. The Pine code itself lives in `pinescript_templates/`
 (one macro file per `family`); this module is the data both the spec validator
 and the renderer read, and what the LLM prompt shows as the catalog.
+
+A caller may widen the catalog for one unit of work with ``extra_indicators``:
+a user's own indicators (family ``custom``, rendered from their Pine template)
+and built-ins as an admin tuned them. Without it, only the built-ins apply.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Literal
 
 ParamType = Literal["int", "float", "source", "bool"]
@@ -82,6 +90,8 @@ class IndicatorDef:
     outputs: tuple[OutputDef, ...]
     overlay: bool
     aliases: tuple[str, ...] = field(default=())
+    #: A user-defined indicator's Pine expression (family "custom"), else None.
+    template: str | None = None
 
     def param(self, name: str) -> ParamDef | None:
         return next((p for p in self.params if p.name == name), None)
@@ -483,8 +493,35 @@ _ALIASES: dict[str, str] = {
 }
 
 
+#: Entries the caller added for the current context: a user's own indicators,
+#: and built-ins as an admin overrode them. Empty unless ``extra_indicators``.
+_EXTRA: ContextVar[Mapping[str, IndicatorDef]] = ContextVar(
+    "extra_indicators", default=MappingProxyType({})
+)
+
+
+@contextmanager
+def extra_indicators(entries: Iterable[IndicatorDef]) -> Iterator[None]:
+    """Make ``entries`` resolvable by ``get_indicator`` inside the block.
+
+    An entry with a built-in kind replaces that built-in (an admin override);
+    any other kind is added (a user-defined indicator). Outside the block, and
+    in other threads or tasks, the built-in catalog alone applies.
+    """
+    token = _EXTRA.set({**_EXTRA.get(), **{entry.kind: entry for entry in entries}})
+    try:
+        yield
+    finally:
+        _EXTRA.reset(token)
+
+
 def get_indicator(kind: str) -> IndicatorDef | None:
     """Return the catalog entry for a kind or one of its aliases, else None."""
+    extra = _EXTRA.get()
+    if extra:
+        found = extra.get(kind) or extra.get(_ALIASES.get(kind, ""))
+        if found is not None:
+            return found
     return CATALOG.get(kind) or CATALOG.get(_ALIASES.get(kind, ""))
 
 

@@ -8,17 +8,20 @@ Every failure that may reach a client, a job row or a log line is one of these::
     ├── Forbidden                   403  FORBIDDEN
     ├── NotFound                    404  NOT_FOUND
     ├── Conflict                    409  CONFLICT
+    ├── Gone                        410  GONE
     ├── PayloadTooLarge             413  PAYLOAD_TOO_LARGE
     ├── RateLimited                 429  RATE_LIMITED          (retryable)
     ├── ComposeError                422  REQUEST_TOO_VAGUE | NO_SUPPORTED_RULE
     │                                    | INVALID_PARAMETERS
     ├── SpecInvalid                 422  SPEC_INVALID
+    ├── IndicatorTemplateInvalid    422  INDICATOR_TEMPLATE_INVALID
     ├── RenderInvalid               500  RENDER_INVALID        (a template bug)
     ├── ProviderError               502  PROVIDER_ERROR
     │   ├── TransientProviderError       PROVIDER_UNAVAILABLE  (retryable)
     │   └── PermanentProviderError       PROVIDER_REJECTED
     ├── AllProvidersFailed          502  LLM_PROVIDER_ERROR
     ├── DependencyUnavailable       503  DEPENDENCY_UNAVAILABLE (retryable)
+    ├── MailRejected                502  MAIL_REJECTED
     └── JobFailed                   500  WORKER_LOST | JOB_TIMEOUT
 
 ``http_status`` maps an error to the HTTP response, ``retryable`` tells a caller
@@ -117,6 +120,14 @@ class Conflict(PineForgeError):
     default_message = "The request conflicts with the current state."
 
 
+class Gone(PineForgeError):
+    """The resource existed but can no longer be reached (e.g. restore expired)."""
+
+    http_status = 410
+    default_code = "GONE"
+    default_message = "The resource is no longer available."
+
+
 class PayloadTooLarge(PineForgeError):
     http_status = 413
     default_code = "PAYLOAD_TOO_LARGE"
@@ -154,6 +165,14 @@ class SpecInvalid(PineForgeError):
     http_status = 422
     default_code = "SPEC_INVALID"
     default_message = "The strategy spec is not valid."
+
+
+class IndicatorTemplateInvalid(PineForgeError):
+    """A user-defined indicator's Pine template does not parse or lints dirty."""
+
+    http_status = 422
+    default_code = "INDICATOR_TEMPLATE_INVALID"
+    default_message = "The indicator's Pine template is not usable."
 
 
 class RenderInvalid(PineForgeError):
@@ -194,6 +213,14 @@ class DependencyUnavailable(PineForgeError):
     retryable = True
     default_code = "DEPENDENCY_UNAVAILABLE"
     default_message = "A service we depend on is unavailable; try again later."
+
+
+class MailRejected(PineForgeError):
+    """The mail server refused a message (recipient, sender or content)."""
+
+    http_status = 502
+    default_code = "MAIL_REJECTED"
+    default_message = "The mail server refused the message."
 
 
 class JobFailed(PineForgeError):

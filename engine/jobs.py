@@ -111,9 +111,10 @@ def claim_job(
             updated_at=now,
         )
     )
-    if _execute(session, statement).rowcount == 0:
-        return None
-    return session.get(Job, job_id, populate_existing=True)
+    # RETURNING hands back the claimed row in the same round trip.
+    options = {"synchronize_session": False, "populate_existing": True}
+    claimed = session.execute(statement.returning(Job), execution_options=options)
+    return claimed.scalars().one_or_none()
 
 
 def renew_lease(

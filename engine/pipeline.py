@@ -1,5 +1,9 @@
 """The generation pipeline: plain-language request in, validated script out.
 
+`run_generation` makes a new spec; `run_refinement` changes an existing one
+(the LLM sees it in the prompt, the offline composer edits a copy). Both then
+go through the same stages:
+
     prompting  -> result cache lookup (hit: reuse the stored spec, no model call)
     calling_llm-> the provider chain in order; each answer is extracted and
                   validated, with up to two repair rounds, then SPEC_INVALID
@@ -20,8 +24,9 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from engine.composer import compose_spec
+from engine.composer.refine import refine_spec
 from engine.errors import AllProvidersFailed, ComposeError, RenderInvalid, SpecInvalid
-from engine.extract import extract_spec
+from engine.extract import error_summary, extract_spec
 from engine.logging import get_logger
 from engine.prompting import PromptBuilder, get_prompt_builder
 from engine.providers.chain import Attempt, ProviderChain, SpecCall
@@ -31,7 +36,7 @@ from engine.providers.registry import build_chain
 from engine.render import render_strategy
 from engine.result_cache import ResultCache, cache_key
 from engine.spec import StrategySpec, parse_spec, spec_to_data
-from engine.validate import validate_script
+from engine.validate import validate_script_cached as validate_script
 
 log = get_logger(__name__)
 
@@ -39,6 +44,9 @@ MAX_REPAIR_ROUNDS = 2
 OFFLINE = "offline"
 
 StageCallback = Callable[[str, int], None]
+
+#: The stage every run reports first; a worker may record it with its claim.
+FIRST_STAGE = ("prompting", 10)
 
 
 @dataclass
@@ -83,24 +91,98 @@ def run_generation(
     the chain built from settings, platform keys and `key_source`'s user keys.
     Raises SpecInvalid, AllProvidersFailed, ComposeError or RenderInvalid.
     """
-    settings = settings or get_provider_settings()
     options = dict(options or {})
+    return _run(
+        request,
+        options,
+        on_stage,
+        lambda builder: builder.build(request, options),
+        lambda: compose_spec(request, options),
+        _Links(user_id, key_source, redis, chain, settings, prompts),
+    )
+
+
+def run_refinement(
+    instruction: str,
+    current_spec: Mapping,
+    options: Mapping | None,
+    on_stage: StageCallback,
+    *,
+    user_id=None,
+    key_source: KeySource | None = None,
+    redis=None,
+    chain: ProviderChain | None = None,
+    settings: ProviderSettings | None = None,
+    prompts: PromptBuilder | None = None,
+) -> GenerationOutcome:
+    """Change an existing spec as ``instruction`` says; same stages as generation.
+
+    The LLM sees the current spec in the prompt (``refine.j2``) and answers
+    with the whole updated spec; the offline composer applies the simple edits
+    it understands (`engine.composer.refine`). Raises what `run_generation`
+    raises, and SpecInvalid when ``current_spec`` itself no longer validates.
+    """
+    options = dict(options or {})
+    try:
+        current = parse_spec(dict(current_spec))
+    except ValidationError as exc:
+        raise SpecInvalid(
+            message="The version being refined is no longer a valid spec.",
+            details={"errors": error_summary(exc)},
+        ) from None
+    data = spec_to_data(current)
+    return _run(
+        instruction,
+        {**options, "refine": data},
+        on_stage,
+        lambda builder: builder.build_refine(instruction, data, options),
+        lambda: refine_spec(instruction, current),
+        _Links(user_id, key_source, redis, chain, settings, prompts),
+    )
+
+
+@dataclass(frozen=True)
+class _Links:
+    """Where a run gets its providers, settings and prompts from."""
+
+    user_id: object
+    key_source: KeySource | None
+    redis: object
+    chain: ProviderChain | None
+    settings: ProviderSettings | None
+    prompts: PromptBuilder | None
+
+
+def _run(
+    text, shaping, on_stage, build_prompt, make_offline, links
+) -> GenerationOutcome:
+    settings = links.settings or get_provider_settings()
     started = time.monotonic()
     deadline = started + settings.llm_deadline_seconds
 
-    on_stage("prompting", 10)
-    prompts = prompts or get_prompt_builder(settings.llm_prompt_token_budget)
-    cache = ResultCache(redis, settings.llm_result_cache_ttl_seconds)
-    key = cache_key(request, options, prompts.fingerprint)
+    on_stage(*FIRST_STAGE)
+    prompts = links.prompts or get_prompt_builder(settings.llm_prompt_token_budget)
+    cache = ResultCache(links.redis, settings.llm_result_cache_ttl_seconds)
+    key = cache_key(text, shaping, prompts.fingerprint)
     made = _from_cache(cache.get(key))
     if made is None:
-        chain = chain or _chain_for(settings, user_id, key_source, redis)
-        made = _generate(request, options, on_stage, chain, prompts, settings, deadline)
+        chain = links.chain or _chain_for(
+            settings, links.user_id, links.key_source, links.redis
+        )
+        prompt = build_prompt(prompts) if chain.adapters else None
+        made = _call_chain(
+            prompt, make_offline, on_stage, chain, prompts, settings, deadline
+        )
+    return _finish(made, on_stage, settings, started, cache, key)
 
+
+def _finish(made, on_stage, settings, started, cache, key) -> GenerationOutcome:
     on_stage("rendering", 70)
     code = render_strategy(made.spec)
 
     on_stage("validating", 85)
+    # Cached by the code's digest: identical specs are common, and validation
+    # is deterministic.
     report = validate_script(code)
     if not report.ok:
         log.error("render_invalid", issues=len(report.issues), provider=made.provider)
@@ -137,11 +219,14 @@ def _chain_for(settings, user_id, key_source, redis) -> ProviderChain:
     )
 
 
-def _generate(request, options, on_stage, chain, prompts, settings, deadline) -> _Made:
+def _call_chain(
+    prompt, make_offline, on_stage, chain, prompts, settings, deadline
+) -> _Made:
+    # The providers in order; the offline composer when they all fail (or
+    # when there are none) and the settings allow it.
     attempts: list[Attempt] = []
     if chain.adapters:
         on_stage("calling_llm", 30)
-        prompt = prompts.build(request, options)
         task = _answer_task(prompts, prompt, attempts)
         try:
             spec, adapter = chain.run(
@@ -151,13 +236,13 @@ def _generate(request, options, on_stage, chain, prompts, settings, deadline) ->
             if not settings.llm_offline_fallback:
                 raise
             lines = failure.details.get("attempts", [])
-            return _compose(request, options, on_stage, attempts, lines)
+            return _offline(make_offline, on_stage, attempts, lines)
         model = next(a.model for a in reversed(attempts) if a.outcome == "ok")
         return _Made(spec, adapter.name, model, prompt.version, attempts)
 
     if not settings.llm_offline_fallback:
         raise AllProvidersFailed(details={"attempts": ["no provider is configured"]})
-    return _compose(request, options, on_stage, attempts, None)
+    return _offline(make_offline, on_stage, attempts, None)
 
 
 def _answer_task(prompts: PromptBuilder, prompt, attempts: list[Attempt]):
@@ -179,17 +264,17 @@ def _answer_task(prompts: PromptBuilder, prompt, attempts: list[Attempt]):
             user = prompts.repair(prompt, extraction.json_text, extraction.errors)
         raise SpecInvalid(
             message="The model's answer was not a valid strategy, even after repairs.",
-            details={"errors": extraction.errors},
+            details={"errors": extraction.summary},
         )
 
     return ask
 
 
-def _compose(request, options, on_stage, attempts, failed_lines) -> _Made:
+def _offline(make_spec, on_stage, attempts, failed_lines) -> _Made:
     on_stage("composing", 50)
     started = time.monotonic()
     try:
-        spec = compose_spec(request, options)
+        spec = make_spec()
     except ComposeError as exc:
         if failed_lines is None:
             raise  # the composer is the only link: its own words say it best

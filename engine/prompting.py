@@ -77,12 +77,16 @@ class PromptBuilder:
             undefined=StrictUndefined,
             autoescape=False,
             keep_trailing_newline=True,
+            # A template set is fixed once released: no stat per render.
+            auto_reload=False,
         )
         self._env.filters["json_value"] = _json_value
         sources = b"".join(p.read_bytes() for p in sorted(folder.glob("*.j2")))
         self.fingerprint = f"{self.version}:{hashlib.sha256(sources).hexdigest()[:16]}"
         self.schema = compact_schema(spec_json_schema())
         self._schema_json = json.dumps(self.schema, separators=(",", ":"))
+        # The whole-catalog system prompt is the same for every request.
+        self._full_system: str | None = None
 
     def build(self, request: str, options: Mapping | None = None) -> Prompt:
         """The system and user prompts for one request and its options."""
@@ -95,13 +99,37 @@ class PromptBuilder:
             indicators=chosen,
         )
 
+        return self._with_catalog(request, chosen, user)
+
+    def _with_catalog(self, request: str, chosen: list[str], user: str) -> Prompt:
         entries = list(CATALOG.values())
-        system = self._system(entries, partial=False)
+        system = self._full_system
+        if system is None:
+            # A race renders it twice, to the same text.
+            system = self._full_system = self._system(entries, partial=False)
         if estimate_tokens(system) + estimate_tokens(user) > self.token_budget:
             entries = self._fit_catalog(request, chosen, estimate_tokens(user))
             system = self._system(entries, partial=True)
         kinds = tuple(entry.kind for entry in entries)
         return Prompt(system, user, self.version, kinds)
+
+    def build_refine(
+        self,
+        instruction: str,
+        current_spec: Mapping,
+        options: Mapping | None = None,
+    ) -> Prompt:
+        """The prompts for changing an existing spec as ``instruction`` says."""
+        options = options or {}
+        current_kinds = [use.get("kind") for use in current_spec.get("indicators", [])]
+        chosen = _chosen_kinds(current_kinds)
+        user = self._env.get_template("refine.j2").render(
+            instruction=instruction,
+            current_spec=dict(current_spec),
+            symbol=options.get("symbol"),
+            timeframe=options.get("timeframe"),
+        )
+        return self._with_catalog(instruction, chosen, user)
 
     def repair(self, prompt: Prompt, previous: str | None, errors: list[str]) -> str:
         """The next user message: the request again, the bad answer, its errors."""

@@ -22,6 +22,7 @@ from typing import Any
 
 from engine.catalog import PRICE_SOURCES, get_indicator
 from engine.render_conditions import ConditionLine, RuleWriter
+from engine.render_custom import render_expression
 from engine.render_names import TEMPLATE_NAMES, NameTable, PineInput
 from engine.render_risk import FilterPlan, RiskPlan, plan_filters, plan_risk
 from engine.spec import IndicatorUse, StrategySpec
@@ -63,6 +64,12 @@ class IndicatorBlock:
     tmp: SimpleNamespace  # helper series of this kind
     final: dict[str, str]  # output -> variable conditions and plots read
     timeframe: str | None  # the input.timeframe variable, if any
+    expression: str | None = None  # a user-defined indicator's Pine expression
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The variables the macro assigns, in the catalog's output order."""
+        return tuple(vars(self.out).values())
 
     @property
     def htf(self) -> tuple[tuple[str, str], ...]:
@@ -179,6 +186,9 @@ def _indicator_block(
     finals = {o: names.take(f"{use.id}_{o}") for o in entry.output_names()}
     raws = {o: names.take(f"{finals[o]}_raw") for o in finals} if htf else finals
     helpers = {h: names.take(f"{use.id}_{h}") for h in _HELPERS.get(entry.kind, ())}
+    expression = None
+    if entry.template is not None:
+        expression = render_expression(entry.template, params)
 
     return IndicatorBlock(
         id=use.id,
@@ -189,6 +199,7 @@ def _indicator_block(
         tmp=SimpleNamespace(**helpers),
         final=finals,
         timeframe=timeframe,
+        expression=expression,
     )
 
 

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
         default=None, validation_alias="REDIS_URL", repr=False
     )
     smtp_url: SecretStr | None = Field(default=None, validation_alias="SMTP_URL")
+    mail_from: str = "PineForge <no-reply@pineforge.local>"
     sentry_dsn: SecretStr | None = Field(default=None, validation_alias="SENTRY_DSN")
 
     job_deadline_seconds: int = Field(default=180, gt=0)
@@ -63,6 +64,14 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=64 * 1024, gt=0)
     api_url: str = "http://127.0.0.1:8000"
     worker_concurrency: int = Field(default=2, ge=1)
+    #: Threads of a worker on the ``generate`` queue: each mostly waits on an LLM.
+    generate_concurrency: int = Field(default=64, ge=1, le=1024)
+    #: Connections each process keeps, and may open beyond that under a burst.
+    #: Tasks check one out only for short transactions, never across an LLM
+    #: call, so a few serve many threads.
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
+    db_pool_timeout_seconds: float = Field(default=30.0, gt=0)
     log_level: LogLevel = "INFO"
     log_json: bool = True
 

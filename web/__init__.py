@@ -10,7 +10,16 @@ from __future__ import annotations
 from flask import Flask
 
 from engine.settings import Settings, get_settings
-from web import health, jobs, strategies
+from web import (
+    community,
+    exports,
+    health,
+    indicators,
+    jobs,
+    refine,
+    strategies,
+    versions,
+)
 from web.accounts import init_accounts
 from web.auth import init_auth
 from web.db import init_db
@@ -35,6 +44,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(jobs.bp)
     app.register_blueprint(strategies.bp)
+    app.register_blueprint(versions.bp)
+    app.register_blueprint(refine.bp)
+    app.register_blueprint(exports.bp)
+    indicators.init_indicators(app, settings)
+    community.init_community(app)
     init_accounts(app, settings)
     init_openapi(app)
     return app

@@ -126,6 +126,14 @@ class LoggedOut(BaseModel):
     revoked_families: int
 
 
+class LoggedOutEverywhere(BaseModel):
+    """Sign-out-everywhere result."""
+
+    status: Literal["ok"] = "ok"
+    revoked_families: int
+    revoked_personal_tokens: int
+
+
 class PersonalToken(BaseModel):
     """A personal access token, without the token itself."""
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -45,15 +46,23 @@ def hash_token(token: str) -> str:
 
 
 def issue_access_token(
-    session: Session, user: User, name: str = "cli"
+    session: Session,
+    user: User,
+    name: str = "cli",
+    family_id: uuid.UUID | None = None,
 ) -> tuple[str, AccessToken]:
-    """Make a token for ``user``; return the clear token (shown once) and its row."""
+    """Make a token for ``user``; return the clear token (shown once) and its row.
+
+    ``family_id`` is the sign-in session it is made in: revoking that session
+    revokes the token too.
+    """
     token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     row = AccessToken(
         user_id=user.id,
         name=name,
         token_hash=hash_token(token),
         prefix=token[:DISPLAY_PREFIX_LENGTH],
+        family_id=family_id,
     )
     session.add(row)
     session.flush()
@@ -124,7 +133,8 @@ def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        user = authenticate()
+        # A rate limit keyed by user has already authenticated this request.
+        user = g.get("user") or authenticate()
         g.user = user
         bind_log_context(user_id=str(user.id))
         return view(*args, **kwargs)

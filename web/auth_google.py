@@ -5,7 +5,8 @@ challenge (kept in Redis, bound to the browser by the session cookie);
 ``GET /auth/callback`` checks them, exchanges the code, verifies the ID token
 and starts a browser session. ``POST /auth/google`` takes an ID token a
 single-page or mobile client got itself and verifies it against the
-provider's JWKS. Either way the user is found by the verified subject.
+provider's JWKS; each such token signs in once. Either way the user is found
+by the verified subject, and the access token answered is fresh.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ from requests import RequestException
 from sqlalchemy.exc import IntegrityError
 
 from engine.accounts.config import AccountsSettings, get_accounts_settings
-from engine.accounts.identity import VerifiedIdentity, sign_in, verify_id_token
+from engine.accounts.identity import (
+    UsedIdTokens,
+    VerifiedIdentity,
+    sign_in,
+    verify_id_token,
+)
 from engine.accounts.refresh import start_family
 from engine.errors import DependencyUnavailable, PineForgeError, Unauthorized
 from engine.settings import Settings
@@ -86,6 +92,10 @@ def init_google(app: Flask, settings: Settings, accounts: AccountsSettings) -> N
         },
     )
     app.extensions["pineforge.oauth"] = oauth
+    app.extensions["pineforge.used_id_tokens"] = UsedIdTokens(
+        redis.Redis.from_url(settings.redis_url, socket_timeout=5),
+        settings.broker_key_prefix,
+    )
 
 
 def _client():
@@ -116,7 +126,8 @@ def _start_session(identity: VerifiedIdentity, client: str) -> Response:
         user = sign_in(session, identity, ip=client_ip(), user_agent=client_agent())
     issued = start_family(session, user.id, client)
     session.commit()
-    return token_response(user, issued, {"user": profile_body(session, user)})
+    body = {"user": profile_body(session, user)}
+    return token_response(user, issued, body, fresh=True)
 
 
 @bp.get("/login")
@@ -169,6 +180,7 @@ def callback():
     body=GoogleSignIn,
     responses={200: TokenPair},
     errors=(401, 429, 503),
+    description="Each ID token signs in once; a replayed one is ID_TOKEN_REPLAYED.",
 )
 def google_sign_in(body: GoogleSignIn):
     client = _client()
@@ -184,4 +196,5 @@ def google_sign_in(body: GoogleSignIn):
         provider=PROVIDER,
         refresh_jwks=lambda: _provider_call(lambda: client.fetch_jwk_set(force=True)),
     )
+    current_app.extensions["pineforge.used_id_tokens"].spend(identity, body.id_token)
     return _start_session(identity, body.client)

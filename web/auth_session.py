@@ -1,9 +1,11 @@
-"""``/api/v1/auth/refresh`` and ``/api/v1/auth/logout``.
+"""``/api/v1/auth/refresh``, ``/api/v1/auth/logout`` and ``/auth/logout-all``.
 
-Refresh spends the presented refresh token and answers a new pair; a used
-token revokes its whole family (and its access tokens, through Redis). Logout
-revokes the family of whatever tokens it is shown and blocks the access token
-until it expires.
+Refresh spends the presented refresh token and answers a new (never fresh)
+pair; a used token revokes its whole family (its access tokens, through
+Redis, and the personal access tokens made in it). Logout revokes the family
+of whatever tokens it is shown and blocks the access token until it expires;
+a token already revoked is refused like anywhere else. Logout-all revokes
+every session and every personal access token of the user.
 """
 
 from __future__ import annotations
@@ -11,20 +13,23 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from flask_jwt_extended import unset_refresh_cookies
 
 from engine.accounts.audit import AuditAction, record
 from engine.accounts.refresh import (
     RefreshTokenInvalid,
     RefreshTokenReused,
+    family_of,
     revoke_family,
     rotate,
+    sign_out_everywhere,
 )
 from engine.db import User
 from engine.errors import Unauthorized
 from engine.logging import get_logger
-from web.accounts_schemas import LoggedOut, RefreshBody, TokenPair
+from web.accounts_schemas import LoggedOut, LoggedOutEverywhere, RefreshBody, TokenPair
+from web.auth import current_user, require_user
 from web.db import db_session
 from web.operations import operation, parse_body
 from web.security import client_agent, client_ip
@@ -86,14 +91,27 @@ def refresh() -> Response:
 
 
 def _access_claims() -> dict[str, Any] | None:
+    # An expired or malformed access token may still come with a good refresh
+    # token; a revoked one is refused, as on every other route.
     header = request.headers.get("Authorization", "")
     scheme, _, credential = header.partition(" ")
     if scheme.lower() != "bearer" or credential.count(".") != 2:
         return None
     try:
-        return decode(credential.strip(), "access")
+        claims = decode(credential.strip(), "access")
     except Unauthorized:
         return None
+    if revocations().is_blocked(claims):
+        raise Unauthorized(code="TOKEN_REVOKED", message="The token was revoked.")
+    return claims
+
+
+def _live_refresh_family(body_token: str | None) -> tuple[str, str]:
+    claims, _channel = presented_refresh_token(body_token)
+    family = family_of(db_session(), _uuid(claims["fam"]))
+    if family is None or family.revoked_at is not None:
+        raise RefreshTokenInvalid()
+    return str(claims["fam"]), str(claims["sub"])
 
 
 @bp.post("/logout")
@@ -117,8 +135,8 @@ def logout() -> Response:
     body_token = _body_refresh_token()
     if body_token is not None or request.cookies.get("pf_refresh"):
         try:
-            claims, _channel = presented_refresh_token(body_token)
-            families[str(claims["fam"])] = str(claims["sub"])
+            family_id, user_id = _live_refresh_family(body_token)
+            families[family_id] = user_id
         except Unauthorized:
             if access is None:
                 raise
@@ -136,5 +154,47 @@ def logout() -> Response:
     session.commit()
 
     response = jsonify({"status": "ok", "revoked_families": revoked})
+    unset_refresh_cookies(response)
+    return response
+
+
+@bp.post("/logout-all")
+@require_user
+@operation(
+    "Sign out everywhere: revoke every session and personal access token",
+    tag="auth",
+    responses={200: LoggedOutEverywhere},
+    errors=(401, 429),
+    description=(
+        "Any valid credential of the user will do. Every refresh-token family "
+        "is revoked, its access tokens blocked, and every personal access "
+        "token revoked, this request's own credential included."
+    ),
+)
+def logout_all() -> Response:
+    session = db_session()
+    user = current_user()
+    signed_out = sign_out_everywhere(session, user.id)
+    for family_id in signed_out.family_ids:
+        revocations().block_family(str(family_id))
+    access = g.get("access_claims")
+    if access is not None:
+        revocations().block_token(str(access["jti"]), int(access["exp"]))
+    details = {
+        "families": len(signed_out.family_ids),
+        "personal_tokens": signed_out.personal_tokens,
+    }
+    record(
+        session, user.id, AuditAction.LOGOUT_ALL, client_ip(), client_agent(), details
+    )
+    session.commit()
+
+    response = jsonify(
+        {
+            "status": "ok",
+            "revoked_families": len(signed_out.family_ids),
+            "revoked_personal_tokens": signed_out.personal_tokens,
+        }
+    )
     unset_refresh_cookies(response)
     return response

@@ -3,22 +3,25 @@
 Handlers are registered once, on the app: a ``PineForgeError`` answers with its
 own status and body; werkzeug's HTTP errors (unknown route, wrong method, body
 too large, malformed JSON) are translated to coded ones; a database or broker
-that does not answer becomes 503; anything else is logged with its traceback
-and answered with a bare 500 that names only the request id.
+that does not answer becomes 503; a value the database refuses to store is a
+coded 422; anything else is logged with its traceback (for a database error,
+its frames only: the driver's message may quote values) and answered with a
+bare 500 that names only the request id.
 """
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 import structlog
 from flask import Flask, Response, current_app, g, jsonify
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import DependencyUnavailable, PineForgeError
+from engine.errors import DependencyUnavailable, InvalidRequest, PineForgeError
 
 log = structlog.get_logger(__name__)
 
@@ -130,7 +133,24 @@ def _is_connection_failure(error: DBAPIError) -> bool:
 def handle_database_error(error: DBAPIError) -> Response:
     if _is_connection_failure(error):
         return handle_dependency_down(error)
-    return handle_unexpected(error)
+    if isinstance(error, DataError):
+        # A value the database cannot store (a NUL, a number out of range)
+        # that input validation let through; never the statement or values.
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        log.warning("database_refused_value", sqlstate=sqlstate)
+        message = "The request holds a value that cannot be stored."
+        return error_response(
+            InvalidRequest(message=message, details=_request_details())
+        )
+    # The driver's message may quote stored values (a unique key's DETAIL):
+    # log where it happened and what kind of error, never the message.
+    log.error(
+        "unhandled_database_error",
+        error=type(error).__name__,
+        sqlstate=getattr(error.orig, "sqlstate", None),
+        where="".join(traceback.format_tb(error.__traceback__)),
+    )
+    return error_response(PineForgeError(details=_request_details()))
 
 
 def init_errors(app: Flask) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, url_for
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from engine.db import Job, StrategyVersion
 from engine.errors import NotFound
@@ -57,7 +57,7 @@ def _result(session: Session, job: Job) -> JobResult | None:
         version=version.number,
         strategy_url=url_for("strategies.get_strategy", strategy_id=strategy_id),
         export_url=url_for(
-            "strategies.export_strategy",
+            "exports.export_strategy",
             strategy_id=strategy_id,
             version=version.number,
         ),
@@ -120,6 +120,22 @@ def get_job(job_id: str):
     return jsonify(job_body(session, owned_job(session, job_id)))
 
 
+def _load_result_versions(session: Session, jobs: list[Job]) -> list[StrategyVersion]:
+    # One query for every result's version; job_body then finds each one in
+    # the session's identity map instead of asking per job. The identity map
+    # holds rows weakly, so the caller keeps the returned list alive.
+    version_ids = {job.version_id for job in jobs if job.version_id is not None}
+    if not version_ids:
+        return []
+    return list(
+        session.scalars(
+            select(StrategyVersion)
+            .where(StrategyVersion.id.in_(version_ids))
+            .options(load_only(StrategyVersion.id, StrategyVersion.number))
+        )
+    )
+
+
 @bp.get("/jobs")
 @require_user
 @operation(
@@ -148,7 +164,10 @@ def list_jobs(query: JobListQuery):
         if query.status is not None:
             params["status"] = query.status
         next_url = url_for("jobs.list_jobs", **params)
-    items = [job_body(session, job) for job in jobs[: query.limit]]
+    jobs = jobs[: query.limit]
+    loaded = _load_result_versions(session, jobs)
+    items = [job_body(session, job) for job in jobs]
+    del loaded
     return jsonify(
         {"items": items, "limit": query.limit, "offset": query.offset, "next": next_url}
     )

@@ -5,7 +5,9 @@
 
 Limits are attached to the views after every blueprint is registered, so the
 views' own modules stay free of limiter imports. A 429 says when to retry in
-``Retry-After``, for the limiter's refusals and for coded ones alike.
+``Retry-After`` and in ``details.retry_after``, the same number in both, for
+the limiter's refusals (the window's end) and for coded ones (their own value)
+alike. No other response carries ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -30,8 +32,11 @@ AUTH_ENDPOINTS = (
     "auth_google.google_sign_in",
     "auth_session.refresh",
     "auth_session.logout",
+    "auth_session.logout_all",
 )
 GENERATE_ENDPOINT = "strategies.generate"
+#: Endpoints that start paid or outbound work, each limited at the plan's rate.
+PLAN_LIMITED_ENDPOINTS = (GENERATE_ENDPOINT, "refine.refine", "exports.email_export")
 DEFAULT_RETRY_AFTER = 1
 
 
@@ -63,25 +68,36 @@ def _retry_after(limiter: Limiter) -> int:
     current = limiter.current_limit
     if current is None:
         return DEFAULT_RETRY_AFTER
-    return max(1, math.ceil(current.reset_at - time.time()))
+    # The store's expiry is rounded up to whole seconds; never past the window.
+    window = current.limit.get_expiry()
+    return max(1, min(window, math.ceil(current.reset_at - time.time())))
 
 
 def _limited(error: RateLimitExceeded) -> Response:
     limiter: Limiter = current_app.extensions["pineforge.limiter"]
-    retry_after = _retry_after(limiter)
+    retry_after = g.retry_after = _retry_after(limiter)
     coded = RateLimited(
         message="Too many requests; slow down.",
         details={"limit": str(error.limit.limit), "retry_after": retry_after},
     )
-    response = error_response(coded)
-    response.headers["Retry-After"] = str(retry_after)
-    return response
+    return error_response(coded)
 
 
 def _coded_limited(error: RateLimited) -> Response:
-    response = error_response(error)
     retry_after = getattr(error, "retry_after", DEFAULT_RETRY_AFTER)
-    response.headers["Retry-After"] = str(retry_after)
+    error.details.setdefault("retry_after", retry_after)
+    g.retry_after = error.details["retry_after"]
+    return error_response(error)
+
+
+def _settle_retry_after(response: Response) -> Response:
+    # Flask-Limiter puts Retry-After on every response it counted, and
+    # stretches a coded 429's value to the end of its own window; this hook
+    # runs after it and leaves the header on 429s only, with their own value.
+    if response.status_code != 429:
+        response.headers.pop("Retry-After", None)
+    elif g.get("retry_after") is not None:
+        response.headers["Retry-After"] = str(g.retry_after)
     return response
 
 
@@ -97,6 +113,9 @@ def init_limits(app: Flask, settings: Settings, accounts: AccountsSettings) -> L
     app.config.setdefault("RATELIMIT_STRATEGY", "fixed-window")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", f"{settings.broker_key_prefix}pf:rl")
+    # After-request hooks run last-registered first: this one must come
+    # before the limiter's, so that it has the last word.
+    app.after_request(_settle_retry_after)
     limiter = Limiter(key_func=get_remote_address, app=app)
     app.extensions["pineforge.limiter"] = limiter
 
@@ -106,7 +125,8 @@ def init_limits(app: Flask, settings: Settings, accounts: AccountsSettings) -> L
     for endpoint in AUTH_ENDPOINTS:
         _wrap(app, endpoint, per_ip)
     per_plan = limiter.limit(_plan_limit, key_func=_plan_key, scope="generate")
-    _wrap(app, GENERATE_ENDPOINT, per_plan)
+    for endpoint in PLAN_LIMITED_ENDPOINTS:
+        _wrap(app, endpoint, per_plan)
 
     app.register_error_handler(RateLimitExceeded, _limited)
     app.register_error_handler(RateLimited, _coded_limited)

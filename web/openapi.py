@@ -29,6 +29,7 @@ ERROR_DESCRIPTIONS = {
     403: "Not allowed",
     404: "Unknown resource (or one owned by someone else)",
     409: "Conflicts with an earlier request",
+    410: "Existed once, no longer available",
     413: "Request body too large",
     415: "Body is not JSON",
     422: "Validation failed; details.errors lists each field",
@@ -142,7 +143,8 @@ def _operation_object(path: str, method: str, view: Any) -> dict[str, Any]:
         result["description"] = spec.description
     if spec.body is not None:
         schema = {"application/json": {"schema": _ref(spec.body)}}
-        result["requestBody"] = {"required": True, "content": schema}
+        required = not spec.body_optional
+        result["requestBody"] = {"required": required, "content": schema}
     return result
 
 

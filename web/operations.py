@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from engine.errors import InvalidRequest, PayloadTooLarge
 from web.errors import MalformedJson, UnsupportedMediaType
+from web.input_text import refuse_unsafe_input
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -45,6 +46,8 @@ class Operation:
     description: str = ""
     #: Optional request headers the view reads: name -> JSON Schema.
     headers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: An empty request (no body at all) stands for ``{}``.
+    body_optional: bool = False
 
 
 def validation_details(error: ValidationError, where: str) -> dict[str, Any]:
@@ -82,6 +85,10 @@ def parse_body(model: type[ModelT]) -> ModelT:
     except json.JSONDecodeError as exc:
         details = {"line": exc.lineno, "column": exc.colno, "reason": exc.msg}
         raise MalformedJson(details=details) from exc
+    except (RecursionError, ValueError) as exc:
+        # Nesting past the parser's stack, or an integer too long to convert.
+        raise MalformedJson(details={"reason": type(exc).__name__}) from None
+    refuse_unsafe_input(data, "body")
 
     try:
         return model.model_validate(data)
@@ -91,8 +98,10 @@ def parse_body(model: type[ModelT]) -> ModelT:
 
 def parse_query(model: type[ModelT]) -> ModelT:
     """Validate the query string of the current request with ``model``."""
+    values = request.args.to_dict(flat=True)
+    refuse_unsafe_input(values, "query")
     try:
-        return model.model_validate(request.args.to_dict(flat=True))
+        return model.model_validate(values)
     except ValidationError as exc:
         raise InvalidRequest(details=validation_details(exc, "query")) from None
 
@@ -107,6 +116,7 @@ def operation(
     errors: tuple[int, ...] = (),
     description: str = "",
     headers: dict[str, dict[str, Any]] | None = None,
+    body_optional: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an endpoint's input and output; validated input arrives as kwargs."""
     spec = Operation(
@@ -118,6 +128,7 @@ def operation(
         errors=errors,
         description=description,
         headers=dict(headers or {}),
+        body_optional=body_optional,
     )
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -125,7 +136,9 @@ def operation(
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if query is not None:
                 kwargs["query"] = parse_query(query)
-            if body is not None:
+            if body is not None and body_optional and not request.get_data():
+                kwargs["body"] = body.model_validate({})
+            elif body is not None:
                 kwargs["body"] = parse_body(body)
             return view(*args, **kwargs)
 

@@ -21,6 +21,12 @@ Symbol = Annotated[
     Field(description="Chart symbol", examples=["BINANCE:BTCUSDT"]),
 ]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    ),
+]
 Timeframe = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=_TIMEFRAME.pattern),
@@ -40,7 +46,11 @@ class _Strict(BaseModel):
 class DeliveryOptions(_Strict):
     """Where the finished script goes besides the job result."""
 
-    email: bool = Field(False, description="Mail the .pine file to the account.")
+    email: bool | Email = Field(
+        False,
+        description="Mail the .pine file: true for the account's address, or that "
+        "address itself (no other is accepted).",
+    )
     webhook_url: AnyHttpUrl | None = Field(
         None, description="POST a signed notification here when the job ends."
     )

@@ -1,30 +1,44 @@
-"""``/api/v1/strategies``: submit an idea, read a strategy, download its script.
+"""``/api/v1/strategies``: submit an idea, or keep a library of strategies by hand.
 
 Submitting writes the job row and commits before the message is sent, so a
-worker never looks for a job that is not there yet.
+worker never looks for a job that is not there yet. Creating from a spec, a
+new spec in an update and a revert are free: no LLM, no credits, just
+validation and rendering. Deleting is soft; a restore within 30 days undoes it.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
+import uuid
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from flask import Blueprint, Response, jsonify, url_for
 
 from engine.accounts.admission import admit_generation
-from engine.db import Strategy, StrategyVersion
-from engine.errors import Conflict, InvalidRequest, NotFound
+from engine.db import Strategy, utcnow
+from engine.errors import InvalidRequest
 from engine.jobs import create_job
+from engine.library.exports import allowed_recipient
+from engine.library.listing import StrategyFilter, list_strategies
+from engine.library.strategies import (
+    append_version,
+    create_strategy,
+    manual_version,
+    restore_strategy,
+    soft_delete,
+)
 from engine.logging import bind_log_context, get_logger
 from web.auth import current_user, require_user
 from web.db import db_session
-from web.jobs import parse_id, status_url
-from web.operations import RawResponse, operation
+from web.jobs import parse_id
+from web.library_schemas import (
+    StrategyCreate,
+    StrategyListQuery,
+    StrategyPage,
+    StrategySummary,
+    StrategyUpdate,
+)
+from web.operations import operation
 from web.schemas import (
-    ExportQuery,
     GenerateRequest,
     JobAccepted,
     StrategyQuery,
@@ -32,43 +46,24 @@ from web.schemas import (
     VersionSummary,
     dump,
 )
+from web.strategy_access import owned_strategy, pick_version, strategy_route
+from web.submissions import (
+    IDEMPOTENCY_HEADERS,
+    accepted,
+    idempotency_key,
+    refuse_reused_key,
+)
 from workers.tasks import enqueue_generation
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
-IDEMPOTENCY_SCHEMA = {
-    "type": "string",
-    "pattern": _IDEMPOTENCY_KEY.pattern,
-    "description": "Repeat a submission safely: the same key returns the first job.",
-}
-MAX_SLUG_LENGTH = 60
 
 bp = Blueprint("strategies", __name__, url_prefix="/api/v1")
 log = get_logger(__name__)
 
 
-def _idempotency_key() -> str | None:
-    raw = request.headers.get(IDEMPOTENCY_HEADER)
-    if raw is None:
-        return None
-    if not _IDEMPOTENCY_KEY.match(raw.strip()):
-        error = {
-            "in": "header",
-            "field": IDEMPOTENCY_HEADER,
-            "message": "must be 1 to 128 visible ASCII characters",
-            "type": "idempotency_key",
-        }
-        raise InvalidRequest(details={"errors": [error]})
-    return raw.strip()
-
-
-def _accepted(job: Any, status: int) -> Response:
-    url = status_url(job)
-    body = JobAccepted(job_id=str(job.id), status=job.status, status_url=url)
-    response = jsonify(dump(body))
-    response.status_code = status
-    response.headers["Location"] = url
-    return response
+def check_delivery(options: dict[str, Any]) -> None:
+    """Refuse ``deliver.email`` to anyone but the account itself (422)."""
+    email = (options.get("deliver") or {}).get("email")
+    if email:
+        allowed_recipient(current_user(), email)
 
 
 @bp.post("/strategies/generate")
@@ -79,27 +74,24 @@ def _accepted(job: Any, status: int) -> Response:
     body=GenerateRequest,
     responses={202: JobAccepted, 200: JobAccepted},
     errors=(409,),
-    headers={IDEMPOTENCY_HEADER: IDEMPOTENCY_SCHEMA},
+    headers=IDEMPOTENCY_HEADERS,
     description=(
         "Answers 202 with the job to poll. With an `Idempotency-Key` header "
         "(1-128 visible ASCII characters) a repeat answers 200 with the first job; "
-        "the same key with a different body is a 409."
+        "the same key with a different body is a 409. With `options.deliver.email` "
+        "the script is also mailed to the account when the job succeeds."
     ),
 )
 def generate(body: GenerateRequest):
-    key = _idempotency_key()
+    key = idempotency_key()
     options = body.options.model_dump(mode="json", exclude_none=True)
+    check_delivery(options)
     session = db_session()
     job, created = create_job(session, current_user().id, body.request, options, key)
 
     if not created:
-        if job.request != body.request or (job.options or {}) != options:
-            raise Conflict(
-                code="IDEMPOTENCY_KEY_REUSED",
-                message="This Idempotency-Key was used with a different request.",
-                details={"job_id": str(job.id)},
-            )
-        return _accepted(job, 200)
+        refuse_reused_key(job, body.request, options)
+        return accepted(job, 200)
 
     admit_generation(session, current_user(), job.id)
     session.commit()
@@ -108,45 +100,101 @@ def generate(body: GenerateRequest):
     # the sweeper sends it again, so a broker outage delays it, never loses it.
     enqueued = enqueue_generation(job.id)
     log.info("job_submitted", enqueued=enqueued)
-    return _accepted(job, 202)
+    return accepted(job, 202)
 
 
-def owned_strategy(session: Session, raw_id: str) -> Strategy:
-    """The current user's live strategy with this id, or NotFound."""
-    strategy_id = parse_id(raw_id, "Strategy")
-    strategy = session.scalar(
-        select(Strategy).where(
-            Strategy.id == strategy_id,
-            Strategy.user_id == current_user().id,
-            Strategy.deleted_at.is_(None),
+def summary(strategy: Strategy) -> StrategySummary:
+    """A strategy as lists show it (its indicators must be loaded or loadable)."""
+    return StrategySummary(
+        id=str(strategy.id),
+        name=strategy.name,
+        description=strategy.description,
+        current_version=strategy.current_version,
+        indicators=[row.kind for row in strategy.indicators],
+        created_at=strategy.created_at,
+        updated_at=strategy.updated_at,
+        url=url_for("strategies.get_strategy", strategy_id=str(strategy.id)),
+    )
+
+
+def _summary_response(strategy: Strategy, status: int = 200) -> Response:
+    response = jsonify(dump(summary(strategy)))
+    response.status_code = status
+    if status == 201:
+        response.headers["Location"] = url_for(
+            "strategies.get_strategy", strategy_id=str(strategy.id)
         )
+    return response
+
+
+@bp.post("/strategies")
+@require_user
+@operation(
+    "Create a strategy from a spec written by hand (no LLM, no credits)",
+    tag="strategies",
+    body=StrategyCreate,
+    responses={201: StrategySummary},
+    description="The spec is validated, rendered and checked; it becomes version "
+    "1 with source `manual`.",
+)
+def create(body: StrategyCreate):
+    session = db_session()
+    first = manual_version(body.spec)
+    strategy, _version = create_strategy(
+        session,
+        current_user().id,
+        first,
+        name=body.name,
+        description=body.description,
     )
-    if strategy is None:
-        raise NotFound(message="Strategy not found.")
-    return strategy
+    session.commit()
+    log.info("strategy_created", strategy_id=str(strategy.id))
+    return _summary_response(strategy, 201)
 
 
-def pick_version(strategy: Strategy, number: int | None) -> StrategyVersion:
-    """The requested version (default: the current one), or NotFound."""
-    wanted = number or strategy.current_version
-    for version in strategy.versions:
-        if version.number == wanted:
-            return version
-    raise NotFound(
-        message=f"Version {wanted} of this strategy does not exist.",
-        details={"version": wanted},
+@bp.get("/strategies")
+@require_user
+@operation(
+    "List your strategies: filter by indicator or text, sort, paginate",
+    tag="strategies",
+    query=StrategyListQuery,
+    responses={200: StrategyPage},
+    description="Numbered pages (`page`, `size`, with `total`) or a keyset "
+    "`cursor` taken from the previous page's `next_cursor`.",
+)
+def list_own(query: StrategyListQuery):
+    if query.cursor is not None and query.page is not None:
+        raise InvalidRequest(
+            code="PAGE_AND_CURSOR",
+            message="Use either page or cursor, not both.",
+        )
+    wanted = StrategyFilter(indicator=query.indicator, text=query.q, sort=query.sort)
+    page = list_strategies(
+        db_session(),
+        current_user().id,
+        wanted,
+        size=query.size,
+        page=query.page,
+        cursor=query.cursor,
     )
-
-
-def slugify(name: str) -> str:
-    """A file name stem from a strategy name: ascii, lowercase, dashes."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
-    return slug[:MAX_SLUG_LENGTH].rstrip("-") or "strategy"
+    next_url = None
+    if page.next_cursor:
+        params = query.model_dump(exclude_none=True, exclude={"page", "cursor"})
+        next_url = url_for("strategies.list_own", **params, cursor=page.next_cursor)
+    body = StrategyPage(
+        items=[summary(strategy) for strategy in page.items],
+        size=page.size,
+        page=page.page,
+        total=page.total,
+        next_cursor=page.next_cursor,
+        next=next_url,
+    )
+    return jsonify(dump(body))
 
 
 @bp.get("/strategies/<strategy_id>")
 @require_user
+@strategy_route
 @operation(
     "Read a strategy: spec and code of one version, and every version",
     tag="strategies",
@@ -175,7 +223,7 @@ def get_strategy(strategy_id: str, query: StrategyQuery):
             for item in strategy.versions
         ],
         export_url=url_for(
-            "strategies.export_strategy",
+            "exports.export_strategy",
             strategy_id=str(strategy.id),
             version=version.number,
         ),
@@ -183,22 +231,65 @@ def get_strategy(strategy_id: str, query: StrategyQuery):
     return jsonify(dump(view))
 
 
-@bp.get("/strategies/<strategy_id>/export")
+@bp.patch("/strategies/<strategy_id>")
 @require_user
+@strategy_route
 @operation(
-    "Download a strategy's Pine Script as a .pine file",
+    "Rename or describe a strategy; a new spec makes a new version",
     tag="strategies",
-    query=ExportQuery,
-    responses={200: RawResponse("text/plain", "The Pine Script v6 source")},
+    body=StrategyUpdate,
+    responses={200: StrategySummary},
     errors=(404,),
 )
-def export_strategy(strategy_id: str, query: ExportQuery):
-    strategy = owned_strategy(db_session(), strategy_id)
-    version = pick_version(strategy, query.version)
-    code = version.code if version.code.endswith("\n") else version.code + "\n"
+def update(strategy_id: str, body: StrategyUpdate):
+    if body.name is None and body.description is None and body.spec is None:
+        raise InvalidRequest(
+            code="EMPTY_UPDATE", message="Send a name, a description or a spec."
+        )
+    session = db_session()
+    strategy = owned_strategy(session, strategy_id)
+    if body.spec is not None:
+        new = manual_version(body.spec, parent_number=strategy.current_version)
+        append_version(session, strategy, new)
+    if body.name is not None:
+        strategy.name = body.name
+    if body.description is not None:
+        strategy.description = body.description
+    strategy.updated_at = utcnow()
+    session.commit()
+    return _summary_response(strategy)
 
-    response = Response(code, mimetype="text/plain")
-    response.headers["Content-Type"] = "text/plain; charset=utf-8"
-    filename = f"{slugify(strategy.name)}.pine"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+
+@bp.delete("/strategies/<strategy_id>")
+@require_user
+@strategy_route
+@operation(
+    "Delete a strategy (restorable for 30 days)",
+    tag="strategies",
+    responses={},
+    errors=(404,),
+)
+def delete(strategy_id: str):
+    session = db_session()
+    soft_delete(owned_strategy(session, strategy_id))
+    session.commit()
+    log.info("strategy_deleted", strategy_id=strategy_id)
+    return Response(status=204)
+
+
+@bp.post("/strategies/<strategy_id>/restore")
+@require_user
+@operation(
+    "Restore a deleted strategy within 30 days",
+    tag="strategies",
+    responses={200: StrategySummary},
+    errors=(404, 410),
+    description="After 30 days the answer is 410 RESTORE_EXPIRED until the "
+    "strategy is purged, then 404.",
+)
+def restore(strategy_id: str):
+    session = db_session()
+    raw_id: uuid.UUID = parse_id(strategy_id, "Strategy")
+    strategy = restore_strategy(session, current_user().id, raw_id)
+    session.commit()
+    return _summary_response(strategy)

@@ -2,8 +2,13 @@
 
 Access tokens (``Authorization: Bearer <jwt>``) are HS256, carry the user id
 (``sub``), their own id (``jti``) and their sign-in family (``fam``), and live
-``PINEFORGE_ACCESS_TOKEN_MINUTES``. Refresh tokens carry the id of their row in
-``refresh_tokens`` and rotate on every use (engine/accounts/refresh.py).
+``PINEFORGE_ACCESS_TOKEN_MINUTES``. Only the token a sign-in answers with is
+``fresh``; refreshed ones are not. Minting a personal access token or storing
+a provider key needs a fresh one (:func:`fresh_session_family`), and a token
+minted so is revoked with its family: a refreshed session or a personal access
+token cannot turn itself into lasting access.
+Refresh tokens carry the id of their row in ``refresh_tokens`` and rotate on
+every use (engine/accounts/refresh.py).
 
 Browsers (``client=browser``) get the refresh token in an httpOnly, SameSite
 Strict cookie scoped to ``/api/v1/auth`` plus a readable CSRF cookie; a refresh
@@ -58,6 +63,14 @@ CSRF_HEADER = "X-CSRF-Token"
 class CsrfFailed(Forbidden):
     default_code = "CSRF_FAILED"
     default_message = "Send the pf_csrf cookie's value in the X-CSRF-Token header."
+
+
+class FreshLoginRequired(Forbidden):
+    default_code = "FRESH_LOGIN_REQUIRED"
+    default_message = (
+        "Sign in again for this: it needs the access token of a new sign-in, "
+        "not a refreshed one or a personal access token."
+    )
 
 
 class RevocationStore:
@@ -167,11 +180,23 @@ def jwt_authenticator(session: Session, credential: str) -> User | None:
     return user
 
 
-def mint(user: User, issued: IssuedRefresh) -> tuple[str, str]:
+def fresh_session_family() -> uuid.UUID:
+    """The sign-in family of this request's fresh access token.
+
+    Raises FreshLoginRequired for a refreshed access token or a personal
+    access token (call after the request was authenticated).
+    """
+    claims = g.get("access_claims")
+    if not claims or claims.get("fresh") is not True:
+        raise FreshLoginRequired()
+    return uuid.UUID(str(claims["fam"]))
+
+
+def mint(user: User, issued: IssuedRefresh, fresh: bool = False) -> tuple[str, str]:
     """Encode an access token and the refresh token ``issued`` describes."""
     family = str(issued.family_id)
     access = create_access_token(
-        identity=str(user.id), additional_claims={"fam": family}
+        identity=str(user.id), fresh=fresh, additional_claims={"fam": family}
     )
     refresh = create_refresh_token(
         identity=str(user.id),
@@ -186,10 +211,14 @@ def mint(user: User, issued: IssuedRefresh) -> tuple[str, str]:
 
 
 def token_response(
-    user: User, issued: IssuedRefresh, body_extra: dict[str, Any] | None = None
+    user: User,
+    issued: IssuedRefresh,
+    body_extra: dict[str, Any] | None = None,
+    *,
+    fresh: bool = False,
 ) -> Response:
-    """The JSON answer of a sign-in or refresh, with cookies for browsers."""
-    access, refresh = mint(user, issued)
+    """The JSON answer of a sign-in (``fresh``) or a refresh; cookies for browsers."""
+    access, refresh = mint(user, issued, fresh)
     accounts = get_accounts_settings()
     body = {
         "access_token": access,

@@ -4,6 +4,10 @@ Provider keys come in once and never go out: the API shows the provider, the
 last four characters and the dates. Personal access tokens are shown once,
 when made; afterwards only their prefix. Another user's id, an unknown id and
 a malformed one are the same 404.
+
+Storing a key and making a token need the fresh access token of a new sign-in
+(403 FRESH_LOGIN_REQUIRED otherwise); a token belongs to the session that made
+it and is revoked when that session signs out or is revoked.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from sqlalchemy import select
 
 from engine.accounts.api_keys import ApiKeyInfo, delete_key, list_keys, store_key
 from engine.accounts.audit import AuditAction, record
+from engine.accounts.refresh import lock_live_family
 from engine.db import AccessToken, utcnow
 from engine.errors import Conflict, NotFound
 from web.accounts_schemas import (
@@ -29,6 +34,7 @@ from web.db import db_session
 from web.jobs import parse_id
 from web.operations import operation
 from web.security import client_agent, client_ip
+from web.tokens import fresh_session_family
 
 bp = Blueprint("user_credentials", __name__, url_prefix="/api/v1/users")
 
@@ -71,8 +77,11 @@ def _no_content() -> Response:
     tag="users",
     body=ApiKeyCreate,
     responses={201: ApiKey},
+    errors=(403,),
+    description="Needs the access token of a new sign-in (FRESH_LOGIN_REQUIRED).",
 )
 def add_api_key(body: ApiKeyCreate):
+    fresh_session_family()
     session = db_session()
     info = store_key(
         session,
@@ -120,11 +129,18 @@ def delete_api_key(key_id: str):
     tag="users",
     body=TokenCreate,
     responses={201: PersonalTokenCreated},
-    errors=(409,),
+    errors=(403, 409),
+    description=(
+        "Needs the access token of a new sign-in (FRESH_LOGIN_REQUIRED). The "
+        "token is revoked when that session signs out, and by logout-all."
+    ),
 )
 def create_token(body: TokenCreate):
+    family_id = fresh_session_family()
     session = db_session()
     user = current_user()
+    # Locked until commit, so a logout racing this one revokes the new token.
+    lock_live_family(session, family_id)
     live = session.scalars(
         select(AccessToken.id).where(
             AccessToken.user_id == user.id, AccessToken.revoked_at.is_(None)
@@ -136,7 +152,7 @@ def create_token(body: TokenCreate):
             message="Revoke an unused token before making another.",
             details={"limit": MAX_LIVE_TOKENS},
         )
-    token, row = issue_access_token(session, user, body.name)
+    token, row = issue_access_token(session, user, body.name, family_id)
     details = {"token_id": str(row.id), "prefix": row.prefix}
     record(
         session,

@@ -22,7 +22,15 @@ settings = get_settings()
 if settings.embedded_redis:
     ensure_embedded_redis(settings)
 
-app = Celery("pineforge", include=["workers.tasks", "workers.housekeeping"])
+app = Celery(
+    "pineforge",
+    include=[
+        "workers.tasks",
+        "workers.housekeeping",
+        "workers.library_tasks",
+        "workers.community_tasks",
+    ],
+)
 app.conf.update(celery_config(settings))
 
 

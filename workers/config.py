@@ -12,8 +12,13 @@ GENERATE_TASK = "pineforge.generate"
 SWEEP_TASK = "pineforge.sweep_jobs"
 GRANT_CREDITS_TASK = "pineforge.grant_monthly_credits"
 PURGE_TOKENS_TASK = "pineforge.purge_expired_tokens"
+REFRESH_TRENDING_TASK = "pineforge.refresh_trending"
+EXPORT_EMAIL_TASK = "pineforge.export_email"
+RESULT_EMAIL_TASK = "pineforge.result_email"
+PURGE_STRATEGIES_TASK = "pineforge.purge_deleted_strategies"
 
 HOUR = 3600.0
+TRENDING_INTERVAL = 900.0
 
 #: Slow I/O work (LLM calls) stays apart from quick housekeeping.
 GENERATE_QUEUE = "generate"
@@ -73,6 +78,18 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "task": PURGE_TOKENS_TASK,
                 "schedule": 24 * HOUR,
                 "options": {"expires": HOUR},
+            },
+            # Soft-deleted strategies are kept 30 days; daily is precise enough.
+            "purge-deleted-strategies": {
+                "task": PURGE_STRATEGIES_TASK,
+                "schedule": 24 * HOUR,
+                "options": {"expires": HOUR},
+            },
+            # Live bumps keep it current; the recount drops uses past 7 days.
+            "refresh-trending": {
+                "task": REFRESH_TRENDING_TASK,
+                "schedule": TRENDING_INTERVAL,
+                "options": {"expires": TRENDING_INTERVAL},
             },
         },
         "beat_schedule_filename": str(settings.var_dir / "celerybeat-schedule"),

@@ -7,6 +7,7 @@ records the result in another.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -16,37 +17,34 @@ from typing import Any
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 from kombu.exceptions import OperationalError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import jobs
 from engine.accounts.admission import may_start
-from engine.accounts.api_keys import VaultKeySource
-from engine.accounts.credits import capture_credits, refund_credits
-from engine.db import (
-    Job,
-    JobStatus,
-    Strategy,
-    StrategyVersion,
-    VersionSource,
-    get_sessionmaker,
-    session_scope,
-)
-from engine.errors import JobFailed, PineForgeError
+from engine.accounts.api_keys import VaultKeySource, has_own_key
+from engine.accounts.credits import refund_credits
+from engine.db import Job, JobStatus, get_sessionmaker, session_scope
+from engine.errors import JobFailed, NotFound, PineForgeError
+from engine.library.results import JobTarget, base_spec, record_outcome
+from engine.library.trending import record_spec_use
 from engine.logging import get_logger, log_context
+from engine.pipeline import FIRST_STAGE, run_generation, run_refinement
+from engine.providers.keys import NoUserKeys
 from engine.providers.registry import OWN_KEY_SUFFIX
 from engine.settings import get_settings
 from workers.celery_app import app
 from workers.config import GENERATE_TASK, SWEEP_TASK
 from workers.heartbeat import LeaseHeartbeat
+from workers.library_tasks import enqueue_export, enqueue_result_email
 
 log = get_logger(__name__)
 
-#: The pipeline ``generate`` calls. None means ``engine.pipeline.run_generation``,
-#: imported on first use; tests assign a stand-in here.
-PIPELINE: Callable[..., Any] | None = None
-
 # Celery fixes time limits when the task is declared, so they come from the
 # settings of the importing process.
+# Limitation: a threads pool enforces neither limit. There the sweeper fails a
+# job past its deadline (JOB_TIMEOUT), its heartbeat then sees the lease lost,
+# and the pipeline's own LLM deadline bounds how long the thread stays busy.
 _settings = get_settings()
 
 
@@ -54,6 +52,9 @@ _settings = get_settings()
 SLOT_WAIT_SECONDS = 2.0
 
 _WAIT = object()
+
+#: Job kinds the ``generate`` task runs; exports have a task of their own.
+PIPELINE_KINDS = ("generate", "refine")
 
 
 class _JobAbandoned(Exception):
@@ -67,31 +68,37 @@ class _Claim:
     attempt: int
     request: str
     options: dict[str, Any]
-
-
-def _pipeline() -> Callable[..., Any]:
-    if PIPELINE is not None:
-        return PIPELINE
-    from engine.pipeline import run_generation
-
-    return run_generation
+    kind: str = "generate"
+    strategy_id: uuid.UUID | None = None
+    base_version: int | None = None
+    #: The spec a refinement starts from.
+    current_spec: dict[str, Any] | None = None
+    #: Whether the user had stored keys when the job was claimed.
+    has_own_keys: bool = True
 
 
 _redis_client: redis.Redis | None = None
+_redis_lock = threading.Lock()
 
 
 def _redis() -> redis.Redis:
-    """One client per process: the result cache and provider cooldowns use it."""
+    """One client per process: the result cache and provider cooldowns use it.
+
+    Its connection pool is shared by every thread of a threads worker.
+    """
     global _redis_client
-    if _redis_client is None:
-        _redis_client = redis.Redis.from_url(get_settings().redis_url)
-    return _redis_client
+    with _redis_lock:
+        if _redis_client is None:
+            _redis_client = redis.Redis.from_url(get_settings().redis_url)
+        return _redis_client
 
 
 def _pipeline_context(claim: _Claim) -> dict[str, Any]:
+    # Without stored keys there is nothing to open: no vault transaction.
+    keys = VaultKeySource(get_sessionmaker()) if claim.has_own_keys else NoUserKeys()
     return {
         "user_id": str(claim.user_id),
-        "key_source": VaultKeySource(get_sessionmaker()),
+        "key_source": keys,
         "redis": _redis(),
     }
 
@@ -123,12 +130,28 @@ def _claim(job_id: uuid.UUID) -> _Claim | object | None:
         if queued and not may_start(session, waiting.user_id, job_id):
             log.info("job_waits_for_slot")
             return _WAIT
+        if waiting is not None and waiting.kind not in PIPELINE_KINDS:
+            log.warning("job_of_other_kind", kind=waiting.kind)
+            return None
         job = jobs.claim_job(session, job_id)
         if job is None:
             log.info("job_not_claimed", reason=_unclaimable_reason(session, job_id))
             return None
-        claim = _Claim(job.id, job.user_id, job.attempts, job.request, job.options)
-    log.info("job_claimed", attempt=claim.attempt)
+        # The pipeline's first stage goes in with the claim: one commit fewer.
+        jobs.set_stage(session, job.id, *FIRST_STAGE, attempt=job.attempts)
+        claim = _Claim(
+            job.id,
+            job.user_id,
+            job.attempts,
+            job.request,
+            job.options,
+            kind=job.kind,
+            strategy_id=job.strategy_id,
+            base_version=job.base_version,
+            current_spec=base_spec(session, job),
+            has_own_keys=has_own_key(session, job.user_id),
+        )
+    log.info("job_claimed", attempt=claim.attempt, kind=claim.kind)
     return claim
 
 
@@ -149,12 +172,7 @@ def _run(claim: _Claim) -> None:
     with LeaseHeartbeat(claim.job_id, claim.attempt, interval) as heartbeat:
         on_stage = _stage_recorder(claim, heartbeat)
         try:
-            outcome = _pipeline()(
-                claim.request,
-                claim.options,
-                on_stage=on_stage,
-                **_pipeline_context(claim),
-            )
+            outcome = _call_pipeline(claim, on_stage)
         except _JobAbandoned:
             log.info("job_abandoned", attempt=claim.attempt)
             return
@@ -170,6 +188,9 @@ def _run(claim: _Claim) -> None:
 
         try:
             _record_success(claim, outcome, time.monotonic() - started)
+        except PineForgeError as error:
+            _record_failure(claim, error)
+            return
         except Exception:
             # An outcome we cannot store must not bounce between workers until
             # its attempts run out.
@@ -177,70 +198,69 @@ def _run(claim: _Claim) -> None:
             raise
 
 
+def _call_pipeline(claim: _Claim, on_stage: Callable[[str, int], None]) -> Any:
+    context = _pipeline_context(claim)
+    if claim.kind != "refine":
+        return run_generation(
+            claim.request, claim.options, on_stage=on_stage, **context
+        )
+    if claim.current_spec is None:
+        raise NotFound(
+            code="STRATEGY_NOT_FOUND",
+            message="The strategy version to refine no longer exists.",
+        )
+    return run_refinement(
+        claim.request, claim.current_spec, claim.options, on_stage=on_stage, **context
+    )
+
+
 def _stage_recorder(
     claim: _Claim, heartbeat: LeaseHeartbeat
 ) -> Callable[[str, int], None]:
+    recorded = [FIRST_STAGE]  # written by the claim
+
     def on_stage(stage: str, progress: int) -> None:
         if heartbeat.lost:
             raise _JobAbandoned
-        with session_scope() as session:
-            owned = jobs.set_stage(
-                session, claim.job_id, stage, progress, attempt=claim.attempt
-            )
-        if not owned:
-            raise _JobAbandoned
+        if (stage, progress) != recorded[-1]:
+            with session_scope() as session:
+                owned = jobs.set_stage(
+                    session, claim.job_id, stage, progress, attempt=claim.attempt
+                )
+            if not owned:
+                raise _JobAbandoned
+            recorded.append((stage, progress))
         log.info("job_stage", stage=stage, progress=progress)
 
     return on_stage
 
 
 def _record_success(claim: _Claim, outcome: Any, duration: float) -> None:
+    target = JobTarget(
+        job_id=claim.job_id,
+        attempt=claim.attempt,
+        user_id=claim.user_id,
+        kind=claim.kind,
+        strategy_id=claim.strategy_id,
+        base_version=claim.base_version,
+    )
     with session_scope() as session:
-        strategy = Strategy(
-            user_id=claim.user_id,
-            name=outcome.name,
-            description=outcome.description or "",
-            current_version=1,
+        completed = record_outcome(
+            session, target, outcome, free_of_charge=_free_of_charge(outcome)
         )
-        version = StrategyVersion(
-            number=1,
-            spec=outcome.spec,
-            code=outcome.code,
-            prompt_version=outcome.prompt_version,
-            provider=outcome.provider,
-            model=outcome.model,
-            source=VersionSource.GENERATE,
-        )
-        strategy.versions.append(version)
-        session.add(strategy)
-        session.flush()
 
-        completed = jobs.complete_job(
-            session,
-            claim.job_id,
-            strategy_id=strategy.id,
-            version_id=version.id,
-            prompt_version=outcome.prompt_version,
-            provider=outcome.provider,
-            model=outcome.model,
-            accounting=outcome.accounting,
-            attempt=claim.attempt,
-        )
-        if completed:
-            capture_credits(session, claim.job_id, own_key=_free_of_charge(outcome))
-        else:
-            # Someone else finished or cancelled the job: keep no orphan strategy.
-            session.rollback()
-
-    if completed:
-        log.info(
-            "job_succeeded",
-            attempt=claim.attempt,
-            provider=outcome.provider,
-            duration=round(duration, 3),
-        )
-    else:
+    if not completed:
         log.info("job_result_discarded", attempt=claim.attempt)
+        return
+    log.info(
+        "job_succeeded",
+        attempt=claim.attempt,
+        provider=outcome.provider,
+        duration=round(duration, 3),
+    )
+    record_spec_use(_redis(), outcome.spec)  # trending indicators; never raises
+    if ((claim.options or {}).get("deliver") or {}).get("email"):
+        enqueue_result_email(claim.job_id)
 
 
 def _free_of_charge(outcome: Any) -> bool:
@@ -289,10 +309,22 @@ def run_sweep() -> jobs.SweepResult:
     # Limitation: behind a long backlog a job still waiting its turn gets one
     # more message per stale period; the guarded claim turns extras into no-ops,
     # but they do occupy the queue until a worker drains them.
+    kinds = _kinds(result.requeue)
     for job_id in result.requeue:
         log.info("job_requeued", job_id=str(job_id))
-        enqueue_generation(job_id)
+        if kinds.get(job_id) == "export":
+            enqueue_export(job_id)
+        else:
+            enqueue_generation(job_id)
     return result
+
+
+def _kinds(job_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not job_ids:
+        return {}
+    with session_scope() as session:
+        rows = session.execute(select(Job.id, Job.kind).where(Job.id.in_(job_ids)))
+        return {job_id: kind for job_id, kind in rows}
 
 
 def enqueue_generation(job_id: uuid.UUID | str, priority: int | None = None) -> bool:

@@ -215,7 +215,8 @@ class VaultKeySource:
                 )
                 for row in rows
             }
-            for row in rows:
-                row.last_used_at = utcnow()
-            session.commit()
+            if rows:  # nothing to mark, nothing to commit
+                for row in rows:
+                    row.last_used_at = utcnow()
+                session.commit()
         return keys

@@ -23,6 +23,7 @@ MAX_IP = 45
 class AuditAction(StrEnum):
     LOGIN = "login"
     LOGOUT = "logout"
+    LOGOUT_ALL = "logout_all"
     REFRESH_REUSE = "refresh_reuse"
     IDENTITY_LINKED = "identity_linked"
     KEY_ADDED = "key_added"

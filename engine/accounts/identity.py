@@ -4,12 +4,15 @@ A user is matched by the provider's verified subject (``sub``), never by an
 email the provider has not verified. A first sign-in whose verified email
 belongs to an account with no identity of this provider yet links to it (the
 account was made for that address, by the CLI); otherwise a new user is made.
+An ID token signs in once: :class:`UsedIdTokens` remembers each accepted one
+until it expires.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +40,11 @@ class InvalidIdToken(Unauthorized):
     default_message = "The sign-in token is not valid."
 
 
+class IdTokenReplayed(Unauthorized):
+    default_code = "ID_TOKEN_REPLAYED"
+    default_message = "This sign-in token was already used; get a new one."
+
+
 @dataclass(frozen=True)
 class VerifiedIdentity:
     """What a verified ID token says about who signed in."""
@@ -46,6 +54,9 @@ class VerifiedIdentity:
     email: str | None
     email_verified: bool
     name: str | None
+    #: The token's own id (``jti``) and expiry (``exp``), when it had them.
+    token_id: str | None = None
+    expires_at: int | None = None
 
     @classmethod
     def from_claims(cls, provider: str, claims: Mapping[str, Any]) -> VerifiedIdentity:
@@ -56,13 +67,42 @@ class VerifiedIdentity:
         email = claims.get("email")
         email = email.strip().lower() if isinstance(email, str) else None
         name = claims.get("name")
+        token_id, expires_at = claims.get("jti"), claims.get("exp")
         return cls(
             provider=provider,
             subject=subject,
             email=email if email and len(email) <= 320 else None,
             email_verified=claims.get("email_verified") in (True, "true"),
             name=name[:120] if isinstance(name, str) and name.strip() else None,
+            token_id=token_id if isinstance(token_id, str) and token_id else None,
+            expires_at=expires_at if isinstance(expires_at, int) else None,
         )
+
+
+class UsedIdTokens:
+    """ID tokens already exchanged for a session, kept in Redis until they expire.
+
+    A token is named by its provider and ``jti`` or, lacking one, by a digest
+    of the whole token; only the digest of that name is stored.
+    """
+
+    def __init__(self, client: Any, prefix: str, leeway: int = DEFAULT_LEEWAY_SECONDS):
+        self._client = client
+        self._prefix = f"{prefix}pf:idtoken:"
+        self._leeway = leeway
+
+    def spend(self, identity: VerifiedIdentity, raw: str) -> None:
+        """Record the token's use; raise IdTokenReplayed if it was used before."""
+        if identity.token_id:
+            name = f"jti:{identity.provider}:{identity.subject}:{identity.token_id}"
+        else:
+            name = f"raw:{raw}"
+        key = self._prefix + hashlib.sha256(name.encode()).hexdigest()
+        # Remembered as long as verify_id_token would still accept it.
+        expires_at = identity.expires_at or int(time.time())
+        ttl = max(1, expires_at + self._leeway + 1 - int(time.time()))
+        if not self._client.set(key, 1, nx=True, ex=ttl):
+            raise IdTokenReplayed()
 
 
 def verify_id_token(

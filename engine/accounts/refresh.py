@@ -8,6 +8,11 @@ the victim both have to sign in again. Two requests racing with one token
 cannot both win: the guarded UPDATE lets exactly one through, and the loser is
 indistinguishable from a replay, so it is treated as one.
 
+Personal access tokens made in a session remember its family: revoking the
+family (logout, reuse) revokes them too, so a stolen session cannot outlive
+its revocation through a token it minted. :func:`sign_out_everywhere` revokes
+every family and every personal access token of a user.
+
 Rows live until the family's last token would have expired
 (:func:`purge_expired`), so a revocation is remembered exactly as long as the
 token it revokes would have been accepted.
@@ -26,6 +31,7 @@ from engine.accounts.audit import AuditAction, record
 from engine.accounts.config import get_accounts_settings
 from engine.db.accounts_models import RefreshFamily, RefreshToken
 from engine.db.base import utcnow
+from engine.db.models import AccessToken
 from engine.errors import Unauthorized
 
 CLIENTS = ("browser", "api")
@@ -39,6 +45,19 @@ class RefreshTokenInvalid(Unauthorized):
 class RefreshTokenReused(Unauthorized):
     default_code = "REFRESH_TOKEN_REUSED"
     default_message = "The refresh token was already used; sign in again."
+
+
+class SessionRevoked(Unauthorized):
+    default_code = "TOKEN_REVOKED"
+    default_message = "This session was signed out; sign in again."
+
+
+@dataclass(frozen=True)
+class SignedOut:
+    """What :func:`sign_out_everywhere` revoked."""
+
+    family_ids: list[uuid.UUID]
+    personal_tokens: int
 
 
 @dataclass(frozen=True)
@@ -140,24 +159,72 @@ def rotate(
 def revoke_family(
     session: Session, family_id: uuid.UUID, reason: str, now: datetime | None = None
 ) -> bool:
-    """Revoke a family (logout, reuse); True if it was live until now."""
+    """Revoke a family (logout, reuse) and the personal access tokens made in it.
+
+    True if the family was live until now.
+    """
+    now = now or utcnow()
     result = session.execute(
         update(RefreshFamily)
         .where(RefreshFamily.id == family_id, RefreshFamily.revoked_at.is_(None))
-        .values(revoked_at=now or utcnow(), revoked_reason=reason[:32])
+        .values(revoked_at=now, revoked_reason=reason[:32])
         .execution_options(synchronize_session=False)
     )
+    _revoke_personal_tokens(session, AccessToken.family_id == family_id, now)
     return result.rowcount == 1
 
 
 def revoke_all_families(
     session: Session, user_id: uuid.UUID, reason: str, now: datetime | None = None
-) -> int:
-    """Revoke every live family of a user (sign out everywhere)."""
+) -> list[uuid.UUID]:
+    """Revoke every live family of a user; return their ids."""
+    live = session.scalars(
+        select(RefreshFamily.id).where(
+            RefreshFamily.user_id == user_id, RefreshFamily.revoked_at.is_(None)
+        )
+    ).all()
+    if live:
+        session.execute(
+            update(RefreshFamily)
+            .where(RefreshFamily.id.in_(live), RefreshFamily.revoked_at.is_(None))
+            .values(revoked_at=now or utcnow(), revoked_reason=reason[:32])
+            .execution_options(synchronize_session=False)
+        )
+    return list(live)
+
+
+def sign_out_everywhere(
+    session: Session, user_id: uuid.UUID, now: datetime | None = None
+) -> SignedOut:
+    """Revoke every family and every personal access token of a user."""
+    now = now or utcnow()
+    families = revoke_all_families(session, user_id, "logout_all", now=now)
+    tokens = _revoke_personal_tokens(session, AccessToken.user_id == user_id, now)
+    return SignedOut(families, tokens)
+
+
+def lock_live_family(session: Session, family_id: uuid.UUID) -> RefreshFamily:
+    """Lock a family row for a change made in its name; refuse a revoked one.
+
+    Held until the caller commits, so a concurrent revocation either comes
+    first (and this raises) or waits and then sees what was made under it.
+    """
+    family = session.scalar(
+        select(RefreshFamily)
+        .where(RefreshFamily.id == family_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if family is None or family.revoked_at is not None:
+        raise SessionRevoked()
+    return family
+
+
+def _revoke_personal_tokens(session: Session, which, now: datetime) -> int:
     result = session.execute(
-        update(RefreshFamily)
-        .where(RefreshFamily.user_id == user_id, RefreshFamily.revoked_at.is_(None))
-        .values(revoked_at=now or utcnow(), revoked_reason=reason[:32])
+        update(AccessToken)
+        .where(which, AccessToken.revoked_at.is_(None))
+        .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount

@@ -4,7 +4,11 @@ Every model module is imported here, so ``Base.metadata`` always holds every
 table (Alembic's comparison and the test fixtures rely on it).
 """
 
-from engine.db import accounts_models  # noqa: F401
+from engine.db import (  # noqa: F401
+    accounts_models,
+    community_models,
+    indicator_models,
+)
 from engine.db.base import Base, UTCDateTime, utcnow
 from engine.db.migrate import alembic_config, upgrade_database
 from engine.db.models import (
@@ -13,6 +17,7 @@ from engine.db.models import (
     Job,
     JobStatus,
     Strategy,
+    StrategyIndicator,
     StrategyVersion,
     User,
     VersionSource,
@@ -32,6 +37,7 @@ __all__ = [
     "Job",
     "JobStatus",
     "Strategy",
+    "StrategyIndicator",
     "StrategyVersion",
     "UTCDateTime",
     "User",

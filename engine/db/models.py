@@ -42,6 +42,7 @@ class VersionSource(StrEnum):
     GENERATE = "generate"
     MANUAL = "manual"
     REFINE = "refine"
+    FORK = "fork"
 
 
 def _in(values: type[StrEnum]) -> str:
@@ -75,11 +76,19 @@ class AccessToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    #: The sign-in family it was made under; revoking that family revokes it.
+    #: No foreign key: families are purged when they expire, tokens live on.
+    family_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
 
 
 class Strategy(Base):
     __tablename__ = "strategies"
-    __table_args__ = (Index(None, "user_id", "created_at"),)
+    __table_args__ = (
+        Index(None, "user_id", "created_at"),
+        Index(None, "user_id", "updated_at"),
+        Index(None, "user_id", "name"),
+        Index(None, "deleted_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID] = mapped_column(
@@ -98,12 +107,31 @@ class Strategy(Base):
         cascade="all, delete-orphan",
         passive_deletes=True,
     )
+    #: Written in SQL by engine.library.strategies; read here for lists.
+    indicators: Mapped[list[StrategyIndicator]] = relationship(
+        viewonly=True, order_by="StrategyIndicator.kind"
+    )
+
+
+class StrategyIndicator(Base):
+    """One indicator kind the strategy's current version uses (for filtering)."""
+
+    __tablename__ = "strategy_indicators"
+
+    strategy_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("strategies.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
 
 
 class StrategyVersion(Base):
+    """One immutable revision of a strategy: its spec and the code rendered from it."""
+
     __tablename__ = "strategy_versions"
     __table_args__ = (
         UniqueConstraint("strategy_id", "number"),
+        # Labels are unique per strategy; NULL (no label) never collides.
+        Index(None, "strategy_id", "label", unique=True),
         CheckConstraint(f"source IN ({_in(VersionSource)})", name="source"),
     )
 
@@ -118,6 +146,9 @@ class StrategyVersion(Base):
     provider: Mapped[str | None] = mapped_column(String(64))
     model: Mapped[str | None] = mapped_column(String(128))
     source: Mapped[str] = mapped_column(String(16), default=VersionSource.GENERATE)
+    label: Mapped[str | None] = mapped_column(String(40))
+    #: The version this one was derived from (edited, refined or reverted).
+    parent_number: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     strategy: Mapped[Strategy] = relationship(back_populates="versions")
@@ -159,11 +190,15 @@ class Job(Base):
     error_details: Mapped[dict[str, Any] | None]
 
     strategy_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("strategies.id", ondelete="SET NULL")
+        ForeignKey("strategies.id", ondelete="SET NULL"), index=True
     )
     version_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("strategy_versions.id", ondelete="SET NULL")
+        ForeignKey("strategy_versions.id", ondelete="SET NULL"), index=True
     )
+    #: Refine: the version the instruction applies to. Export: the version sent.
+    base_version: Mapped[int | None]
+    #: Set once the result went out by email, so a redelivered task sends none.
+    delivered_at: Mapped[datetime | None]
     prompt_version: Mapped[str | None] = mapped_column(String(64))
     provider: Mapped[str | None] = mapped_column(String(64))
     model: Mapped[str | None] = mapped_column(String(128))

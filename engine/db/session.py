@@ -30,12 +30,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with PineForge's connection settings.
 
     SQLite gets foreign keys, WAL and a busy timeout, and every transaction
-    starts with ``BEGIN IMMEDIATE``; PostgreSQL goes through psycopg 3.
+    starts with ``BEGIN IMMEDIATE``; PostgreSQL goes through psycopg 3, with
+    the pool sized by settings (a threads worker shares it between its tasks).
     """
     url = normalize_database_url(url)
+    kwargs.setdefault("hide_parameters", True)  # no values in logged DB errors
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
+        if "poolclass" not in kwargs:
+            settings = get_settings()
+            kwargs.setdefault("pool_size", settings.db_pool_size)
+            kwargs.setdefault("max_overflow", settings.db_max_overflow)
+            kwargs.setdefault("pool_timeout", settings.db_pool_timeout_seconds)
         return create_engine(url, **kwargs)
 
     if parsed.database and parsed.database != ":memory:":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-from engine.providers.anthropic_adapter import AnthropicAdapter
 from engine.providers.base import ProviderAdapter
 from engine.providers.chain import ProviderChain, RetryPolicy
 from engine.providers.config import ProviderSettings
@@ -24,7 +23,12 @@ def build_adapter(
     """
     config = settings.provider(name)
     if name == "anthropic":
-        return AnthropicAdapter.from_config(name, config, api_key) if api_key else None
+        if not api_key:
+            return None
+        # Imported on first use: the SDK is large, and most workers never call it.
+        from engine.providers.anthropic_adapter import AnthropicAdapter
+
+        return AnthropicAdapter.from_config(name, config, api_key)
     if name == "openai_compatible":
         if not config.base_url:
             return None

@@ -5,7 +5,9 @@ unmodified against it: OpenAI Chat Completions (`POST /v1/chat/completions`)
 and Anthropic Messages (`POST /v1/messages`). Each test scripts what comes
 next with a queue of behaviours; when the queue is empty the server answers
 with its default behaviour. Every request is recorded (path, headers, body,
-arrival time) for assertions.
+arrival time) for assertions, and the server counts the requests it is
+answering at once (`in_flight`, `max_in_flight`). `latency` delays every
+answer and may be changed while the server runs.
 
     with FakeLLMServer() as server:
         server.script(server_error(), answer(GOOD_SPEC))
@@ -20,6 +22,8 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -127,13 +131,13 @@ class FakeLLMServer:
         self.default = default or answer(SAMPLE_SPEC)
         self.latency = latency
         self.requests: list[RecordedRequest] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._queue: deque[Behaviour] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._ids = itertools.count(1)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._httpd.block_on_close = False
+        self._httpd = _HTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, args=(0.05,), daemon=True
         )
@@ -179,6 +183,22 @@ class FakeLLMServer:
         """How many requests arrived (optionally only on one path)."""
         with self._lock:
             return sum(1 for r in self.requests if path in (None, r.path))
+
+    @contextmanager
+    def _answering(self) -> Iterator[None]:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def reset_peak(self) -> None:
+        """Start counting `max_in_flight` again from the calls held right now."""
+        with self._lock:
+            self.max_in_flight = self.in_flight
 
     def _next(self, request: RecordedRequest) -> Behaviour:
         with self._lock:
@@ -263,6 +283,14 @@ def _error_body(path: str, behaviour: Behaviour) -> dict:
     return {"error": error_body}
 
 
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    # A burst of clients connecting at once must not overflow the listen
+    # backlog (the default is 5): dropped SYNs are retried a second later.
+    request_queue_size = 256
+
+
 def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -279,8 +307,10 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {}, {"error": {"message": "no such route"}})
                 return
             recorded = RecordedRequest(path, headers, body, time.monotonic())
-            status, extra, payload = server.respond(path, body, server._next(recorded))
-            self._send(status, extra, payload)
+            with server._answering():
+                behaviour = server._next(recorded)
+                status, extra, payload = server.respond(path, body, behaviour)
+                self._send(status, extra, payload)
 
         def _send(self, status: int, headers: dict, payload: dict) -> None:
             data = json.dumps(payload).encode()

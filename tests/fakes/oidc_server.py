@@ -83,6 +83,8 @@ class FakeOIDCServer:
             "aud": self.client_id,
             "iat": now,
             "exp": now + 300,
+            # Like Google's, every token has its own id (pass jti=None for none).
+            "jti": secrets.token_urlsafe(12),
             "name": "Ada Lovelace",
             **{k: v for k, v in self.user.items() if v is not None},
             **overrides,

@@ -1,4 +1,4 @@
-"""Adapters pointed at a fake LLM server, test keys, and the tests' Redis URL."""
+"""Adapters and worker settings pointed at a fake LLM server, test keys, Redis URL."""
 
 from __future__ import annotations
 
@@ -30,3 +30,17 @@ def anthropic_adapter(server: FakeLLMServer, name: str = "anthropic", **extra):
     values = {"model": "claude-test", "api_key": ANTHROPIC_KEY, "timeout": 5.0}
     values.update(base_url=server.anthropic_url, cooldown_key=name)
     return AnthropicAdapter(name=name, **{**values, **extra})
+
+
+def fake_provider_env(server: FakeLLMServer) -> dict[str, str]:
+    """Environment that points the real pipeline at `server`, and only at it.
+
+    The OpenAI-compatible link needs no key; with the offline fallback off and
+    the result cache off, every job really asks the fake server.
+    """
+    return {
+        "PINEFORGE_LLM_PROVIDERS": "openai_compatible",
+        "PINEFORGE_OPENAI_COMPATIBLE__BASE_URL": server.openai_url,
+        "PINEFORGE_LLM_OFFLINE_FALLBACK": "false",
+        "PINEFORGE_LLM_RESULT_CACHE_TTL_SECONDS": "0",
+    }

@@ -1,7 +1,7 @@
 """The embedded default: SQLite plus the bundled Redis server, nothing else.
 
-The worker subprocess imports this module (``-I``) and, seeing
-``PINEFORGE_STANDIN_PIPELINE=instant``, installs the stand-in below.
+The worker runs the real pipeline, which with no provider configured is the
+offline composer, on threads as ``pineforge up`` runs it.
 """
 
 import os
@@ -10,7 +10,6 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
 
 import pytest
 import redis
@@ -19,11 +18,8 @@ from sqlalchemy.orm import Session
 from engine.db import Job, JobStatus, make_engine
 from engine.embedded import ensure_embedded_redis, stop_embedded_redis
 from engine.settings import REPO_ROOT, Settings
-from workers import tasks
 
 pytestmark = pytest.mark.integration
-
-MODULE = "tests.integration.test_worker_embedded"
 
 SUBMIT_JOB = """
 from engine import jobs
@@ -39,24 +35,6 @@ with session_scope() as session:
 assert enqueue_generation(job.id)
 print(job.id)
 """
-
-
-def instant_pipeline(request, options, on_stage, **context):
-    on_stage("render", 90)
-    return SimpleNamespace(
-        name="EMA Cross",
-        description=request,
-        spec={"fast": 9, "slow": 21},
-        code="//@version=6\n",
-        prompt_version=None,
-        provider="stand-in",
-        model=None,
-        accounting={},
-    )
-
-
-if os.environ.get("PINEFORGE_STANDIN_PIPELINE") == "instant":
-    tasks.PIPELINE = instant_pipeline
 
 
 @pytest.fixture
@@ -79,6 +57,8 @@ def _embedded_env(settings):
         "DATABASE_URL": None,
         "REDIS_URL": None,
         "PINEFORGE_BROKER_KEY_PREFIX": None,
+        # No provider: the offline composer is the pipeline's only link.
+        "PINEFORGE_LLM_PROVIDERS": "",
     }
 
 
@@ -123,11 +103,7 @@ def test_job_queued_before_a_restart_runs_on_the_embedded_stack(embedded, spawn_
     # The message must outlive the broker: the worker restarts the server.
     stop_embedded_redis(embedded)
 
-    worker = spawn_worker(
-        {**_embedded_env(embedded), "PINEFORGE_STANDIN_PIPELINE": "instant"},
-        "--pool=solo",
-        f"--include={MODULE}",
-    )
+    worker = spawn_worker(_embedded_env(embedded), "--pool=threads", "--concurrency=4")
     database = make_engine(embedded.database_url)
     deadline = time.monotonic() + 90
     try:
@@ -142,4 +118,5 @@ def test_job_queued_before_a_restart_runs_on_the_embedded_stack(embedded, spawn_
         database.dispose()
 
     assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)
+    assert (job.provider, job.stage) == ("offline", "done")
     assert job.version_id is not None

@@ -1,9 +1,12 @@
-"""The generate task end to end on a real Celery worker and the real broker."""
+"""The generate task end to end: a real Celery worker, the real pipeline.
+
+The only stand-ins are outside services: a fake LLM server on loopback (the
+pipeline reaches it through the OpenAI SDK) and, for the failure paths, a
+PostgreSQL trigger that refuses a write the way a sick database would.
+"""
 
 import time
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -11,50 +14,73 @@ from kombu.exceptions import OperationalError
 from sqlalchemy import func, select
 
 from engine import jobs
-from engine.db import Job, JobStatus, Strategy, StrategyVersion, session_scope, utcnow
-from engine.errors import ComposeError
+from engine.db import (
+    Job,
+    JobStatus,
+    Strategy,
+    StrategyVersion,
+    get_engine,
+    session_scope,
+    utcnow,
+)
+from engine.providers.config import get_provider_settings
 from engine.settings import get_settings, reset_settings
+from tests.conftest import IS_POSTGRES
+from tests.fakes.llm_server import INVALID_SPEC, SAMPLE_SPEC, FakeLLMServer, answer
+from tests.fakes.providers import fake_provider_env
 from workers import tasks
 from workers.celery_app import app
 
 pytestmark = pytest.mark.integration
 
+needs_postgres = pytest.mark.skipif(not IS_POSTGRES, reason="uses a plpgsql trigger")
 
-@dataclass
-class StandInOutcome:
-    name: str = "RSI Reversion"
-    description: str = "Buys oversold RSI."
-    spec: dict[str, Any] = field(default_factory=lambda: {"entry": "rsi < 30"})
-    code: str = '//@version=6\nstrategy("RSI Reversion")\n'
-    prompt_version: str | None = "v1"
-    provider: str = "stand-in"
-    model: str | None = "stand-in-1"
-    accounting: dict[str, Any] = field(default_factory=lambda: {"credits": 1})
-
-
-class StandInPipeline:
-    """Records its calls; ``behaviour`` decides what a call does."""
-
-    def __init__(self, behaviour=None, outcome=None):
-        self.behaviour = behaviour
-        self.outcome = outcome or StandInOutcome()
-        self.calls = []
-
-    def __call__(self, request, options, on_stage, **context):
-        self.calls.append(request)
-        on_stage("compose", 30)
-        if self.behaviour is not None:
-            self.behaviour()
-        on_stage("render", 80)
-        return self.outcome
+LEAKY_ERROR = "connection string postgres://admin:pw@db"
 
 
 @pytest.fixture
-def worker(database, redis_client):
+def llm(monkeypatch):
+    """A fake LLM server that the worker's pipeline is configured to ask."""
+    with FakeLLMServer() as server:
+        for name, value in fake_provider_env(server).items():
+            monkeypatch.setenv(name, value)
+        get_provider_settings.cache_clear()
+        yield server
+    get_provider_settings.cache_clear()
+
+
+@pytest.fixture
+def worker(database, redis_client, llm):
     with start_worker(
         app, pool="solo", perform_ping_check=False, shutdown_timeout=30
     ) as running:
         yield running
+
+
+@pytest.fixture
+def refuse_write(db_session):
+    """Install a trigger that fails matching writes with a leaky message."""
+    installed = []
+
+    def install(table, condition="true"):
+        name = f"refuse_write_{len(installed)}"
+        db_session.connection().exec_driver_sql(
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN IF {condition} THEN RAISE EXCEPTION '{LEAKY_ERROR}'; END IF; "
+            f"RETURN NEW; END $$; "
+            f"CREATE TRIGGER {name} BEFORE INSERT OR UPDATE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {name}()"
+        )
+        db_session.commit()
+        installed.append((name, table))
+
+    yield install
+    db_session.rollback()
+    for name, table in installed:
+        db_session.connection().exec_driver_sql(
+            f"DROP TRIGGER {name} ON {table}; DROP FUNCTION {name}()"
+        )
+    db_session.commit()
 
 
 def _submit(session, user, text="RSI below 30, long"):
@@ -75,6 +101,13 @@ def _wait_until_finished(job_id, timeout=30.0):
     raise AssertionError(f"job {job_id} still {job.status} after {timeout}s")
 
 
+def _wait_for_calls(server, count, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while server.count() < count:
+        assert time.monotonic() < deadline, f"{server.count()} calls, not {count}"
+        time.sleep(0.05)
+
+
 def _versions_of(user):
     with session_scope() as session:
         query = (
@@ -86,67 +119,66 @@ def _versions_of(user):
         return session.scalar(query)
 
 
-def test_worker_turns_a_queued_job_into_a_strategy_version(
-    db_session, user, worker, monkeypatch
-):
-    pipeline = StandInPipeline()
-    monkeypatch.setattr(tasks, "PIPELINE", pipeline)
+def _asked(server):
+    """The user message of every request the fake server received."""
+    return [request.body["messages"][-1]["content"] for request in server.requests]
 
+
+def test_worker_turns_a_queued_job_into_a_strategy_version(
+    db_session, user, worker, llm
+):
     job = _wait_until_finished(_submit(db_session, user))
 
     assert (job.status, job.stage, job.progress) == (JobStatus.SUCCEEDED, "done", 100)
-    assert (job.provider, job.model, job.prompt_version) == (
-        "stand-in",
-        "stand-in-1",
-        "v1",
-    )
-    assert job.accounting == {"credits": 1}
+    assert (job.provider, job.model) == ("openai_compatible", "llama3.1")
+    assert job.prompt_version
+    assert job.accounting["tokens_in"] > 0 and job.accounting["cached"] is False
     assert job.attempts == 1
-    assert pipeline.calls == ["RSI below 30, long"]
+    assert len(_asked(llm)) == 1 and "RSI below 30, long" in _asked(llm)[0]
     with session_scope() as session:
         version = session.get(StrategyVersion, job.version_id)
         assert (version.number, version.source) == (1, "generate")
-        assert version.spec == {"entry": "rsi < 30"}
-        assert version.strategy.name == "RSI Reversion"
+        assert version.spec["name"] == SAMPLE_SPEC["name"]
+        assert version.code.startswith("//@version=6")
+        assert version.strategy.name == SAMPLE_SPEC["name"]
         assert version.strategy.id == job.strategy_id
 
 
 def test_coded_pipeline_error_fails_the_job_with_that_code(
-    db_session, user, worker, monkeypatch
+    db_session, user, worker, llm
 ):
-    def refuse():
-        raise ComposeError("NO_SUPPORTED_RULE", details={"rule": "moon phase"})
-
-    monkeypatch.setattr(tasks, "PIPELINE", StandInPipeline(refuse))
+    llm.script(*[answer(INVALID_SPEC)] * 3)
 
     job = _wait_until_finished(_submit(db_session, user))
 
-    assert (job.status, job.error_code) == (JobStatus.FAILED, "NO_SUPPORTED_RULE")
-    assert job.error_details == {"rule": "moon phase"}
-    assert job.stage == "compose"
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "SPEC_INVALID")
+    assert job.error_details["errors"]
+    assert job.stage == "calling_llm"
+    assert llm.count() == 3  # the answer and two repair rounds
     assert _versions_of(user) == 0
 
 
+@needs_postgres
 def test_unexpected_pipeline_error_fails_with_internal_error_and_no_detail(
-    db_session, user, worker, monkeypatch
+    db_session, user, worker, llm, refuse_write
 ):
-    def crash():
-        raise RuntimeError("connection string postgres://admin:pw@db")
-
-    monkeypatch.setattr(tasks, "PIPELINE", StandInPipeline(crash))
+    # The database refuses the job's move to the rendering stage mid-pipeline.
+    refuse_write("jobs", "NEW.stage = 'rendering' AND NEW.status = 'running'")
 
     job = _wait_until_finished(_submit(db_session, user))
 
     assert (job.status, job.error_code) == (JobStatus.FAILED, "INTERNAL_ERROR")
+    assert job.stage == "calling_llm"  # the last stage the database accepted
     assert "pw" not in job.error_message
     assert job.error_details == {}
+    assert _versions_of(user) == 0
 
 
+@needs_postgres
 def test_outcome_that_cannot_be_stored_fails_the_job_instead_of_retrying(
-    db_session, user, worker, monkeypatch
+    db_session, user, worker, llm, refuse_write
 ):
-    unstorable = StandInOutcome(spec={"lengths": {9, 21}})
-    monkeypatch.setattr(tasks, "PIPELINE", StandInPipeline(outcome=unstorable))
+    refuse_write("strategy_versions")
 
     job = _wait_until_finished(_submit(db_session, user))
 
@@ -155,23 +187,41 @@ def test_outcome_that_cannot_be_stored_fails_the_job_instead_of_retrying(
         "INTERNAL_ERROR",
         1,
     )
-    assert _versions_of(user) == 0
+    assert "pw" not in job.error_message
+    assert llm.count() == 1
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Strategy)) == 0
 
 
 def test_redelivered_message_for_a_finished_job_does_not_run_it_again(
-    db_session, user, worker, monkeypatch
+    db_session, user, worker, llm
 ):
-    pipeline = StandInPipeline()
-    monkeypatch.setattr(tasks, "PIPELINE", pipeline)
-    first = _wait_until_finished(_submit(db_session, user, "first"))
+    first = _wait_until_finished(_submit(db_session, user, "first EMA cross"))
 
     assert tasks.enqueue_generation(first.id)
     # The solo worker takes messages in order: once this one is done, so is
     # the duplicate.
-    _wait_until_finished(_submit(db_session, user, "second"))
+    _wait_until_finished(_submit(db_session, user, "second EMA cross"))
 
-    assert pipeline.calls == ["first", "second"]
+    asked = _asked(llm)
+    assert len(asked) == 2
+    assert "first EMA cross" in asked[0] and "second EMA cross" in asked[1]
     assert _versions_of(user) == 2
+
+
+def test_no_database_connection_is_held_while_the_model_thinks(
+    db_session, user, worker, llm
+):
+    llm.latency = 1.0
+    job_id = _submit(db_session, user)
+    _wait_for_calls(llm, 1)
+
+    # The worker runs in this process and shares its engine (and pool).
+    held = get_engine().pool.checkedout()
+    job = _wait_until_finished(job_id)
+
+    assert held == 0
+    assert job.status == JobStatus.SUCCEEDED
 
 
 @pytest.fixture
@@ -184,27 +234,23 @@ def short_lease(monkeypatch):
 
 
 def test_heartbeat_keeps_a_slow_job_away_from_the_sweeper(
-    db_session, user, worker, monkeypatch, short_lease
+    db_session, user, worker, llm, short_lease
 ):
-    sweeps = []
+    llm.latency = 2.5
+    job_id = _submit(db_session, user)
+    _wait_for_calls(llm, 1)
 
-    def slow_then_sweep():
-        time.sleep(2.5)
-        sweeps.append(tasks.run_sweep())
+    # Past the one-second lease, while the model is still thinking.
+    time.sleep(1.5)
+    swept = tasks.run_sweep()
+    job = _wait_until_finished(job_id)
 
-    monkeypatch.setattr(tasks, "PIPELINE", StandInPipeline(slow_then_sweep))
-
-    job = _wait_until_finished(_submit(db_session, user))
-
-    assert sweeps == [jobs.SweepResult()]
+    assert swept == jobs.SweepResult()
     assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)
 
 
-def test_sweep_sends_an_orphaned_job_back_to_a_worker(
-    db_session, user, worker, monkeypatch
-):
-    monkeypatch.setattr(tasks, "PIPELINE", StandInPipeline())
-    job, _ = jobs.create_job(db_session, user.id, "orphan", {})
+def test_sweep_sends_an_orphaned_job_back_to_a_worker(db_session, user, worker, llm):
+    job, _ = jobs.create_job(db_session, user.id, "orphan EMA cross", {})
     long_ago = utcnow() - timedelta(seconds=get_settings().job_lease_seconds + 5)
     jobs.claim_job(db_session, job.id, long_ago)
     db_session.commit()
@@ -214,6 +260,7 @@ def test_sweep_sends_an_orphaned_job_back_to_a_worker(
 
     assert result.requeue == [job.id]
     assert (finished.status, finished.attempts) == (JobStatus.SUCCEEDED, 2)
+    assert llm.count() == 1
 
 
 def test_enqueue_with_broker_down_leaves_the_job_for_the_sweeper(

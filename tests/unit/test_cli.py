@@ -76,17 +76,54 @@ def test_serve_workers_follow_web_concurrency(runner, exec_argv):
     assert exec_argv[0][exec_argv[0].index("--workers") + 1] == "5"
 
 
-def test_worker_consumes_both_queues_with_settings_concurrency(runner, exec_argv):
+def _option(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+def test_worker_runs_both_queues_on_threads_by_default(runner, exec_argv):
     result = runner.invoke(main, ["worker"])
 
     assert result.exit_code == 0, result.output
     argv = exec_argv[0]
     assert argv[:5] == [sys.executable, "-m", "celery", "-A", "workers.celery_app"]
     assert argv[5] == "worker"
-    assert argv[argv.index("--queues") + 1] == "generate,default"
-    concurrency = argv[argv.index("--concurrency") + 1]
-    assert concurrency == str(get_settings().worker_concurrency)
+    assert _option(argv, "--queues") == "generate,default"
+    assert _option(argv, "--pool") == "threads"
+    assert _option(argv, "--concurrency") == str(get_settings().generate_concurrency)
     assert "--beat" not in argv
+
+
+def test_generate_and_housekeeping_workers_get_their_own_shape(runner, exec_argv):
+    env = {"PINEFORGE_GENERATE_CONCURRENCY": "48", "PINEFORGE_WORKER_CONCURRENCY": "3"}
+    get_settings.cache_clear()
+    try:
+        runner.invoke(main, ["worker", "--queues", "generate"], env=env)
+        runner.invoke(main, ["worker", "--queues", "default"], env=env)
+    finally:
+        get_settings.cache_clear()
+
+    generate, housekeeping = exec_argv
+    assert (_option(generate, "--pool"), _option(generate, "--concurrency")) == (
+        "threads",
+        "48",
+    )
+    assert (
+        _option(housekeeping, "--pool"),
+        _option(housekeeping, "--concurrency"),
+    ) == (
+        "prefork",
+        "3",
+    )
+    # Two workers on one host need distinct node names.
+    assert _option(generate, "--hostname") != _option(housekeeping, "--hostname")
+
+
+def test_worker_refuses_an_unknown_queue(runner, exec_argv):
+    result = runner.invoke(main, ["worker", "--queues", "generate,email"])
+
+    assert result.exit_code == 2
+    assert "generate, default" in result.output
+    assert exec_argv == []
 
 
 def test_worker_can_embed_beat_and_pick_its_pool(runner, exec_argv):

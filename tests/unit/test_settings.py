@@ -124,3 +124,19 @@ def test_signing_secret_is_generated_once_per_var_dir(tmp_path: Path):
     assert len(secret) >= 32
     assert Settings(var_dir=tmp_path).signing_secret() == secret
     assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_database_pool_follows_settings(monkeypatch):
+    from engine.db import make_engine
+
+    monkeypatch.setenv("PINEFORGE_DB_POOL_SIZE", "7")
+    monkeypatch.setenv("PINEFORGE_DB_MAX_OVERFLOW", "5")
+    monkeypatch.setenv("PINEFORGE_DB_POOL_TIMEOUT_SECONDS", "4")
+    reset_settings()
+
+    # Creating an engine opens no connection, so no server is needed here.
+    engine = make_engine("postgresql://pineforge@127.0.0.1:1/pineforge")
+
+    assert (engine.pool.size(), engine.pool._max_overflow) == (7, 5)
+    assert engine.pool.timeout() == 4
+    engine.dispose()

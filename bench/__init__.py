@@ -1,0 +1,1 @@
+"""Benchmarks that print numbers; run them with ``python -m bench.<name>``."""
