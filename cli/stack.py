@@ -1,7 +1,7 @@
 """``up`` and ``down``: the whole service on one machine, in the background.
 
 ``up`` starts the embedded Redis server (when no REDIS_URL is set), migrates,
-then starts the API, a worker with the scheduler inside, and Flower, each as
+then starts a worker, the scheduler (beat), the API and Flower, each as
 its own session with a pidfile under ``var/run`` and a log under ``var/log``,
 and returns once ``/health`` answers ok. ``down`` stops exactly the processes
 named in those pidfiles (and their children), then the embedded Redis server.
@@ -42,7 +42,10 @@ def services(settings: Settings, flower_port: int = FLOWER_PORT) -> list[Service
     host, port = api.hostname or "127.0.0.1", api.port or 8000
     cli = [sys.executable, "-m", "cli.main"]
     return [
-        Service("worker", [*cli, "worker", "--beat"]),
+        # Beat runs as its own process, not inside the worker: a worker killed
+        # hard would leave an embedded scheduler behind, and a restart a second.
+        Service("worker", [*cli, "worker"]),
+        Service("beat", [*cli, "beat"]),
         Service("api", [*cli, "serve", "--host", host, "--port", str(port)]),
         Service("flower", [*cli, "flower", "--port", str(flower_port)]),
     ]
@@ -196,7 +199,7 @@ FLOWER_PORT_OPTION = click.option(
 @click.command()
 @FLOWER_PORT_OPTION
 def up(flower_port: int) -> None:
-    """Start Redis (embedded), migrations, API, worker with beat, and Flower.
+    """Start Redis (embedded), migrations, a worker, beat, the API and Flower.
 
     The API listens where PINEFORGE_API_URL points (default 127.0.0.1:8000).
     """

@@ -163,7 +163,7 @@ def _run(
     on_stage(*FIRST_STAGE)
     prompts = links.prompts or get_prompt_builder(settings.llm_prompt_token_budget)
     cache = ResultCache(links.redis, settings.llm_result_cache_ttl_seconds)
-    key = cache_key(text, shaping, prompts.fingerprint)
+    key = cache_key(text, shaping, prompts.fingerprint, owner=links.user_id)
     made = _from_cache(cache.get(key))
     if made is None:
         chain = links.chain or _chain_for(

@@ -24,8 +24,17 @@ KEY_PREFIX = "pineforge:result:"
 _DELIVERY_OPTIONS = frozenset({"deliver", "email", "notify", "webhook_url"})
 
 
-def cache_key(request: str, options: Mapping | None, prompt_version: str) -> str:
-    """The Redis key for one generation's inputs."""
+def cache_key(
+    request: str,
+    options: Mapping | None,
+    prompt_version: str,
+    owner: str | None = None,
+) -> str:
+    """The Redis key for one generation's inputs, scoped to the requesting user.
+
+    Scoping keeps one user's paid (or own-key) answer from serving another
+    user for free, and keeps a cache hit from telling anyone what others asked.
+    """
     normalised = " ".join(request.casefold().split())
     shaping = {
         key: value
@@ -33,7 +42,9 @@ def cache_key(request: str, options: Mapping | None, prompt_version: str) -> str
         if key not in _DELIVERY_OPTIONS and value not in (None, "", [], {})
     }
     material = json.dumps(
-        [normalised, shaping, prompt_version], sort_keys=True, default=str
+        [str(owner or ""), normalised, shaping, prompt_version],
+        sort_keys=True,
+        default=str,
     )
     return KEY_PREFIX + hashlib.sha256(material.encode()).hexdigest()
 

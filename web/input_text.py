@@ -43,30 +43,34 @@ def _field(link: tuple | None) -> str:
 def refuse_unsafe_input(data: Any, where: str) -> None:
     """Raise MalformedJson (too deep) or InvalidRequest (bad characters).
 
-    Walks ``data`` without recursion, so the walk itself cannot overflow.
+    Walks ``data`` without recursion, so the walk itself cannot overflow; a
+    path is spelled out only for a value that is refused.
     """
     bad: list[str] = []
     pending: list[tuple[Any, tuple | None, int]] = [(data, None, 1)]
     while pending:
-        value, link, depth = pending.pop()
+        container, link, depth = pending.pop()
         if depth > MAX_JSON_DEPTH:
             raise MalformedJson(
                 message="The request body nests too deeply.",
                 details={"max_depth": MAX_JSON_DEPTH},
             )
-        if isinstance(value, str):
-            if has_forbidden_characters(value):
+        if isinstance(container, dict):
+            items: Any = container.items()
+        elif isinstance(container, list):
+            items = enumerate(container)
+        else:
+            # Only the top-level value can get here as a scalar.
+            if isinstance(container, str) and has_forbidden_characters(container):
                 bad.append(_field(link))
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if has_forbidden_characters(key):
-                    # The key itself is never echoed back.
-                    bad.append(_field((link, "<key>")))
-                    continue
-                pending.append((item, (link, key), depth + 1))
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                pending.append((item, (link, str(index)), depth + 1))
+            continue
+        for key, item in items:
+            if isinstance(key, str) and has_forbidden_characters(key):
+                bad.append(_field((link, "<key>")))  # never echo the key itself
+            elif isinstance(item, dict | list):
+                pending.append((item, (link, str(key)), depth + 1))
+            elif isinstance(item, str) and has_forbidden_characters(item):
+                bad.append(_field((link, str(key))))
 
     if bad:
         errors = [

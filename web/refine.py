@@ -70,9 +70,9 @@ def refine(strategy_id: str, body: RefineRequest):
         return accepted(job, 200)
 
     job.strategy_id, job.base_version = strategy.id, strategy.current_version
-    admit_generation(session, current_user(), job.id)
+    admission = admit_generation(session, current_user(), job.id)
     session.commit()
     bind_log_context(job_id=str(job.id))
-    enqueued = enqueue_generation(job.id)
+    enqueued = enqueue_generation(job.id, admission.queue_priority)
     log.info("refine_submitted", enqueued=enqueued, base_version=job.base_version)
     return accepted(job, 202)

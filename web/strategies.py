@@ -26,8 +26,10 @@ from engine.library.strategies import (
     restore_strategy,
     soft_delete,
 )
+from engine.library.trending import record_spec_use
 from engine.logging import bind_log_context, get_logger
 from web.auth import current_user, require_user
+from web.catalog_common import shared_redis, user_catalog
 from web.db import db_session
 from web.jobs import parse_id
 from web.library_schemas import (
@@ -93,12 +95,12 @@ def generate(body: GenerateRequest):
         refuse_reused_key(job, body.request, options)
         return accepted(job, 200)
 
-    admit_generation(session, current_user(), job.id)
+    admission = admit_generation(session, current_user(), job.id)
     session.commit()
     bind_log_context(job_id=str(job.id))
     # A refused message still answers 202: the committed job stays queued and
     # the sweeper sends it again, so a broker outage delays it, never loses it.
-    enqueued = enqueue_generation(job.id)
+    enqueued = enqueue_generation(job.id, admission.queue_priority)
     log.info("job_submitted", enqueued=enqueued)
     return accepted(job, 202)
 
@@ -139,7 +141,8 @@ def _summary_response(strategy: Strategy, status: int = 200) -> Response:
 )
 def create(body: StrategyCreate):
     session = db_session()
-    first = manual_version(body.spec)
+    with user_catalog():
+        first = manual_version(body.spec)
     strategy, _version = create_strategy(
         session,
         current_user().id,
@@ -148,6 +151,7 @@ def create(body: StrategyCreate):
         description=body.description,
     )
     session.commit()
+    record_spec_use(shared_redis(), first.spec)
     log.info("strategy_created", strategy_id=str(strategy.id))
     return _summary_response(strategy, 201)
 
@@ -248,8 +252,10 @@ def update(strategy_id: str, body: StrategyUpdate):
         )
     session = db_session()
     strategy = owned_strategy(session, strategy_id)
+    new = None
     if body.spec is not None:
-        new = manual_version(body.spec, parent_number=strategy.current_version)
+        with user_catalog():
+            new = manual_version(body.spec, parent_number=strategy.current_version)
         append_version(session, strategy, new)
     if body.name is not None:
         strategy.name = body.name
@@ -257,6 +263,8 @@ def update(strategy_id: str, body: StrategyUpdate):
         strategy.description = body.description
     strategy.updated_at = utcnow()
     session.commit()
+    if new is not None:
+        record_spec_use(shared_redis(), new.spec)
     return _summary_response(strategy)
 
 

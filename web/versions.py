@@ -11,8 +11,10 @@ from flask import Blueprint, Response, jsonify
 
 from engine.db import StrategyVersion
 from engine.library.listing import list_versions
+from engine.library.trending import record_spec_use
 from engine.library.versions import diff_versions, find_version, revert_to, set_label
 from web.auth import require_user
+from web.catalog_common import shared_redis, user_catalog
 from web.db import db_session
 from web.library_schemas import (
     DiffQuery,
@@ -117,8 +119,10 @@ def get_one(strategy_id: str, number: int):
 def revert(strategy_id: str, number: int):
     session = db_session()
     strategy = owned_strategy(session, strategy_id)
-    version = revert_to(session, strategy, number)
+    with user_catalog():
+        version = revert_to(session, strategy, number)
     session.commit()
+    record_spec_use(shared_redis(), version.spec)
     response = jsonify(dump(_detail(version)))
     response.status_code = 201
     return response

@@ -23,9 +23,11 @@ from sqlalchemy.orm import Session
 from engine import jobs
 from engine.accounts.admission import may_start
 from engine.accounts.api_keys import VaultKeySource, has_own_key
-from engine.accounts.credits import refund_credits
+from engine.accounts.credits import capture_credits, refund_credits
+from engine.catalog import extra_indicators
 from engine.db import Job, JobStatus, get_sessionmaker, session_scope
 from engine.errors import JobFailed, NotFound, PineForgeError
+from engine.library.catalog_store import CatalogStore
 from engine.library.results import JobTarget, base_spec, record_outcome
 from engine.library.trending import record_spec_use
 from engine.logging import get_logger, log_context
@@ -52,6 +54,11 @@ _settings = get_settings()
 SLOT_WAIT_SECONDS = 2.0
 
 _WAIT = object()
+
+#: Failures the request itself caused after models were called (the answers were
+#: paid for); these keep their credits, so the platform's model budget cannot be
+#: spent for free. Every other failure is refunded.
+CHARGED_FAILURES = frozenset({"SPEC_INVALID"})
 
 #: Job kinds the ``generate`` task runs; exports have a task of their own.
 PIPELINE_KINDS = ("generate", "refine")
@@ -209,9 +216,22 @@ def _call_pipeline(claim: _Claim, on_stage: Callable[[str, int], None]) -> Any:
             code="STRATEGY_NOT_FOUND",
             message="The strategy version to refine no longer exists.",
         )
-    return run_refinement(
-        claim.request, claim.current_spec, claim.options, on_stage=on_stage, **context
-    )
+    # A refinement may keep using the user's own indicators (and built-ins as
+    # admins tuned them), so the spec is checked and rendered in that catalog.
+    with extra_indicators(_user_catalog(claim.user_id)):
+        return run_refinement(
+            claim.request,
+            claim.current_spec,
+            claim.options,
+            on_stage=on_stage,
+            **context,
+        )
+
+
+def _user_catalog(user_id: uuid.UUID) -> list:
+    store = CatalogStore(_redis(), get_settings().broker_key_prefix)
+    with session_scope() as session:
+        return store.definitions(session, user_id)
 
 
 def _stage_recorder(
@@ -280,7 +300,9 @@ def _record_failure(claim: _Claim, error: PineForgeError) -> None:
             error.details,
             attempt=claim.attempt,
         )
-        if recorded:
+        if recorded and error.code in CHARGED_FAILURES:
+            capture_credits(session, claim.job_id)
+        elif recorded:
             refund_credits(session, claim.job_id)
     if error.code == "INTERNAL_ERROR":
         # The traceback follows in Celery's own task-failure line.

@@ -176,6 +176,46 @@ def test_custom_indicator_in_a_spec_renders_and_validates_clean(
     assert version.spec["indicators"][0]["kind"] == "my_rsi_smooth"
 
 
+def _smoothed_rsi_spec(length: int) -> dict:
+    return {
+        "name": "Smoothed RSI dip",
+        "indicators": [
+            {"id": "srsi", "kind": "my_rsi_smooth", "params": {"length": length}}
+        ],
+        "long": {
+            "entry": {
+                "type": "cross",
+                "direction": "above",
+                "left": {"type": "indicator", "id": "srsi"},
+                "right": {"type": "number", "value": 30},
+            }
+        },
+    }
+
+
+def test_the_library_stores_specs_using_your_own_indicator(client, auth, other_auth):
+    assert create(client, auth).status_code == 201
+
+    made = client.post(
+        "/api/v1/strategies", json={"spec": _smoothed_rsi_spec(21)}, headers=auth
+    )
+    assert made.status_code == 201, made.get_json()
+    strategy_url = f"/api/v1/strategies/{made.get_json()['id']}"
+    changed = client.patch(
+        strategy_url, json={"spec": _smoothed_rsi_spec(34)}, headers=auth
+    )
+    reverted = client.post(f"{strategy_url}/versions/1/revert", headers=auth)
+    stranger = client.post(
+        "/api/v1/strategies", json={"spec": _smoothed_rsi_spec(21)}, headers=other_auth
+    )
+
+    assert changed.status_code == 200, changed.get_json()
+    assert reverted.status_code == 201, reverted.get_json()
+    assert "srsi_length = input.int(21" in reverted.get_json()["code"]
+    assert stranger.status_code == 422
+    assert stranger.get_json()["code"] == "SPEC_INVALID"
+
+
 def test_other_users_custom_indicators_are_not_found(client, auth, other_auth):
     item_url = f"{URL}/custom/{create(client, auth).get_json()['id']}"
 

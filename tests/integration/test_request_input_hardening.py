@@ -29,7 +29,7 @@ def ada(web, oidc_provider) -> dict[str, str]:
     return bearer(api_sign_in(web, oidc_provider, "sub-input")["access_token"])
 
 
-def _post_raw(web, path: str, raw: str, headers=None):
+def _post_raw(web, path: str, raw: str | bytes, headers=None):
     return web.post(
         path, data=raw, content_type="application/json", headers=headers or {}
     )
@@ -120,8 +120,13 @@ def test_tab_and_newline_still_pass_in_free_text(web, ada):
     assert response.status_code == 202, response.get_json()
 
 
-def test_a_lone_surrogate_is_refused_not_a_500(web, ada):
-    response = _post_raw(web, GENERATE, '{"request": "EMA \\ud800 cross"}', ada)
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"request": "EMA \\ud800 cross"}', b'{"request": "EMA \xed\xa0\x80 cross"}'],
+    ids=["escaped", "encoded"],
+)
+def test_a_lone_surrogate_is_refused_not_a_500(web, ada, raw):
+    response = _post_raw(web, GENERATE, raw, ada)
 
     _assert_coded(response, 422, "VALIDATION_ERROR")
 

@@ -14,19 +14,28 @@ from kombu.exceptions import OperationalError
 from sqlalchemy import func, select
 
 from engine import jobs
+from engine.accounts.admission import admit_generation
 from engine.db import (
     Job,
     JobStatus,
     Strategy,
     StrategyVersion,
+    User,
     get_engine,
     session_scope,
     utcnow,
 )
+from engine.db.accounts_models import CreditEntry
 from engine.providers.config import get_provider_settings
 from engine.settings import get_settings, reset_settings
 from tests.conftest import IS_POSTGRES
-from tests.fakes.llm_server import INVALID_SPEC, SAMPLE_SPEC, FakeLLMServer, answer
+from tests.fakes.llm_server import (
+    INVALID_SPEC,
+    SAMPLE_SPEC,
+    FakeLLMServer,
+    answer,
+    unauthorized,
+)
 from tests.fakes.providers import fake_provider_env
 from workers import tasks
 from workers.celery_app import app
@@ -142,6 +151,40 @@ def test_worker_turns_a_queued_job_into_a_strategy_version(
         assert version.code.startswith("//@version=6")
         assert version.strategy.name == SAMPLE_SPEC["name"]
         assert version.strategy.id == job.strategy_id
+
+
+def _submit_with_credits(session, user, text="RSI below 30, long"):
+    job, _ = jobs.create_job(session, user.id, text, {})
+    admit_generation(session, session.get(User, user.id), job.id)
+    session.commit()
+    assert tasks.enqueue_generation(job.id)
+    return job.id
+
+
+def _settled_kind(job_id):
+    with session_scope() as session:
+        kinds = session.scalars(
+            select(CreditEntry.kind).where(CreditEntry.job_id == job_id)
+        ).all()
+    return sorted(str(kind) for kind in kinds)
+
+
+def test_invalid_model_answers_keep_their_credits(db_session, user, worker, llm):
+    llm.script(*[answer(INVALID_SPEC)] * 3)
+
+    job = _wait_until_finished(_submit_with_credits(db_session, user))
+
+    assert job.error_code == "SPEC_INVALID"
+    assert _settled_kind(job.id) == ["capture", "reserve"]
+
+
+def test_a_provider_outage_refunds_the_credits(db_session, user, worker, llm):
+    llm.script(*[unauthorized()] * 3)
+
+    job = _wait_until_finished(_submit_with_credits(db_session, user, "asdf qwerty"))
+
+    assert job.status == JobStatus.FAILED
+    assert _settled_kind(job.id) == ["refund", "reserve"]
 
 
 def test_coded_pipeline_error_fails_the_job_with_that_code(

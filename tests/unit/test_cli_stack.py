@@ -72,8 +72,9 @@ def test_services_are_worker_api_and_flower_on_the_configured_port():
 
     named = {service.name: service.argv for service in stack.services(settings)}
 
-    assert list(named) == ["worker", "api", "flower"]
-    assert named["worker"][3:] == ["worker", "--beat"]
+    assert list(named) == ["worker", "beat", "api", "flower"]
+    assert named["worker"][3:] == ["worker"]
+    assert named["beat"][3:] == ["beat"]
     assert named["api"][3:] == ["serve", "--host", "127.0.0.1", "--port", "8123"]
     assert stack.flower_url(settings) == "http://127.0.0.1:5555"
 

@@ -196,6 +196,20 @@ def test_different_options_miss_the_cache(llm_server, llm_redis):
     assert llm_server.count() == 2
 
 
+def test_the_cache_never_serves_one_users_answer_to_another(llm_server, llm_redis):
+    settings = _settings(llm_server)
+    run_generation(
+        REQUEST, {}, Stages(), settings=settings, redis=llm_redis, user_id="alice"
+    )
+
+    other = run_generation(
+        REQUEST, {}, Stages(), settings=settings, redis=llm_redis, user_id="bob"
+    )
+
+    assert llm_server.count() == 2
+    assert other.accounting["cached"] is False
+
+
 def test_a_users_own_key_goes_first_then_the_platform_key(llm_server):
     llm_server.script(unauthorized())
 
