@@ -11,6 +11,7 @@ from engine.validate import (
     LintIssue,
     ValidationReport,
     validate_script,
+    validate_script_cached,
     warm_parser,
 )
 
@@ -252,3 +253,14 @@ def test_validating_150_lines_after_warm_up_is_fast():
 
     # Typically 40-70 ms; the bound leaves room for a busy CI machine.
     assert statistics.median(timings) < 0.25
+
+
+def test_cached_validation_gives_the_same_verdict_as_a_fresh_parse():
+    clean = '//@version=6\nstrategy("Cached")\nplot(close)\n'
+    dirty = '//@version=6\nstudy("Cached")\n'
+
+    for code in (clean, dirty, clean, dirty):
+        cached, fresh = validate_script_cached(code), validate_script(code)
+        assert cached.to_dict() == fresh.to_dict()
+    assert validate_script_cached(clean) is not validate_script_cached(clean)
+    assert not validate_script_cached(dirty).ok
