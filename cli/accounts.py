@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from cli.services import prepare_local_services
 from engine.db import User, session_scope
 from engine.settings import get_settings
-from web.auth import issue_access_token
 
 
 def find_user(session: Session, email: str) -> User | None:
@@ -79,6 +78,10 @@ def tokens_create(email: str, name: str) -> None:
             raise click.ClickException(
                 f"no user with email {email}; run `pineforge users create {email}`"
             )
+        # Imported here: the web package pulls in the Celery app, which would
+        # start the embedded Redis for commands that never need it.
+        from web.auth import issue_access_token
+
         token, _row = issue_access_token(session, user, name)
     click.echo(token)
     click.echo("Store it now: it is shown only once.", err=True)

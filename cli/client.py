@@ -146,7 +146,9 @@ class ProgressLine:
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here."
 )
 @click.option("--api-url", help="API base URL (default: PINEFORGE_API_URL).")
-@click.option("--token", envvar="PINEFORGE_TOKEN", help="Access token (pf_...).")
+@click.option(
+    "--token", envvar="PINEFORGE_TOKEN", help="Access token (env PINEFORGE_TOKEN)."
+)
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait.")
 def generate(
     text: str,

@@ -21,7 +21,6 @@ from cli.client import FINISHED, POLL_SECONDS, ApiClient, ApiError
 from cli.stack import FLOWER_PORT_OPTION, bring_up, flower_url
 from engine.db import session_scope
 from engine.settings import REPO_ROOT, Settings, get_settings
-from web.auth import issue_access_token
 
 DEMO_EMAIL = "demo@pineforge.local"
 #: Room for several jobs at once; the demo still backs off on a 429.
@@ -59,6 +58,10 @@ def demo_token() -> str:
         user = find_user(session, DEMO_EMAIL) or create_user(
             session, DEMO_EMAIL, "PineForge demo", plan=DEMO_PLAN
         )
+        # Imported here: the web package pulls in the Celery app, which would
+        # start the embedded Redis for commands that never need it.
+        from web.auth import issue_access_token
+
         token, _row = issue_access_token(session, user, "demo")
     return token
 

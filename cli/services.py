@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from importlib.metadata import version
+from urllib.parse import urlsplit
 
 import click
 
@@ -126,7 +127,11 @@ def flower_argv(address: str, port: int) -> list[str]:
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--port",
+    type=int,
+    help="Port (default: the one in PINEFORGE_API_URL, else 8000).",
+)
 @click.option(
     "--workers",
     type=int,
@@ -136,9 +141,10 @@ def flower_argv(address: str, port: int) -> list[str]:
     help="gunicorn worker processes (env WEB_CONCURRENCY).",
 )
 @click.option("--dev", is_flag=True, help="Flask's development server instead.")
-def serve(host: str, port: int, workers: int, dev: bool) -> None:
+def serve(host: str, port: int | None, workers: int, dev: bool) -> None:
     """Run the HTTP API (gunicorn on web.wsgi:app)."""
     settings = get_settings()
+    port = port or urlsplit(settings.api_url).port or 8000
     prepare_local_services(settings)
     if dev:
         from web import create_app
@@ -190,7 +196,7 @@ def worker(queues: str, pool: str | None, concurrency: int | None, beat: bool) -
 
 @click.command()
 def beat() -> None:
-    """Run the periodic scheduler (sweeps stuck jobs)."""
+    """Run the periodic scheduler (job sweeper, credit grants, clean-ups)."""
     settings = get_settings()
     prepare_local_services(settings)
     schedule = beat_schedule_path(settings)

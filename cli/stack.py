@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -34,6 +35,8 @@ LOG_TAIL_LINES = 20
 class Service:
     name: str
     argv: list[str]
+    #: The (host, port) it listens on, checked free before it starts.
+    listens: tuple[str, int] | None = None
 
 
 def services(settings: Settings, flower_port: int = FLOWER_PORT) -> list[Service]:
@@ -46,8 +49,14 @@ def services(settings: Settings, flower_port: int = FLOWER_PORT) -> list[Service
         # hard would leave an embedded scheduler behind, and a restart a second.
         Service("worker", [*cli, "worker"]),
         Service("beat", [*cli, "beat"]),
-        Service("api", [*cli, "serve", "--host", host, "--port", str(port)]),
-        Service("flower", [*cli, "flower", "--port", str(flower_port)]),
+        Service(
+            "api", [*cli, "serve", "--host", host, "--port", str(port)], (host, port)
+        ),
+        Service(
+            "flower",
+            [*cli, "flower", "--address", host, "--port", str(flower_port)],
+            (host, flower_port),
+        ),
     ]
 
 
@@ -116,6 +125,14 @@ def start_service(settings: Settings, service: Service) -> int:
         click.echo(f"{service.name:<7} already running (pid {pid})")
         return pid
 
+    if service.listens and not _port_free(*service.listens):
+        # Otherwise a health check could be answered by someone else's server.
+        host, port = service.listens
+        raise click.ClickException(
+            f"{host}:{port} is in use by another program, so {service.name} cannot "
+            "start there; choose other ports with PINEFORGE_API_URL (API) and "
+            "--flower-port or PINEFORGE_FLOWER_PORT (Flower)"
+        )
     log_path = _log_path(settings, service.name)
     with log_path.open("ab") as log_file:
         process = subprocess.Popen(
@@ -130,6 +147,16 @@ def start_service(settings: Settings, service: Service) -> int:
     pidfile.write_text(f"{process.pid} {started}".strip() + "\n")
     click.echo(f"{service.name:<7} started (pid {process.pid}, log {log_path})")
     return process.pid
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _log_tail(path: Path) -> str:
@@ -192,7 +219,12 @@ def stop_service(settings: Settings, name: str) -> bool:
 
 
 FLOWER_PORT_OPTION = click.option(
-    "--flower-port", default=FLOWER_PORT, show_default=True, type=int
+    "--flower-port",
+    default=FLOWER_PORT,
+    show_default=True,
+    type=int,
+    envvar="PINEFORGE_FLOWER_PORT",
+    help="Flower's port (env PINEFORGE_FLOWER_PORT).",
 )
 
 

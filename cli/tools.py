@@ -47,18 +47,25 @@ def render(spec_file: Path, out: Path | None) -> None:
 
 @click.command()
 @click.argument(
-    "pine_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+    "pine_files",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
 )
-def validate(pine_file: Path) -> None:
-    """Parse and lint PINE_FILE; print LINE RULE message; exit 1 on errors."""
-    report = validate_script(pine_file.read_text(encoding="utf-8"))
-    for issue in report.issues:
-        line = "-" if issue.line is None else str(issue.line)
-        suffix = "" if issue.severity == "error" else f" ({issue.severity})"
-        click.echo(f"{line} {issue.rule} {issue.message}{suffix}")
+def validate(pine_files: tuple[Path, ...]) -> None:
+    """Parse and lint each PINE_FILE; print LINE RULE message; exit 1 on errors."""
+    failed = False
+    for pine_file in pine_files:
+        report = validate_script(pine_file.read_text(encoding="utf-8"))
+        prefix = f"{pine_file}:" if len(pine_files) > 1 else ""
+        for issue in report.issues:
+            line = "-" if issue.line is None else str(issue.line)
+            suffix = "" if issue.severity == "error" else f" ({issue.severity})"
+            click.echo(f"{prefix}{line} {issue.rule} {issue.message}{suffix}")
 
-    errors = sum(1 for issue in report.issues if issue.severity == "error")
-    warnings = len(report.issues) - errors
-    click.echo(f"{pine_file}: {errors} error(s), {warnings} warning(s)", err=True)
-    if not report.ok:
+        errors = sum(1 for issue in report.issues if issue.severity == "error")
+        warnings = len(report.issues) - errors
+        click.echo(f"{pine_file}: {errors} error(s), {warnings} warning(s)", err=True)
+        failed = failed or not report.ok
+    if failed:
         raise SystemExit(1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from engine.accounts.credits import grant_monthly_credits_to_all
 from engine.accounts.refresh import purge_expired
-from engine.db import session_scope
+from engine.db import in_batches, session_scope
 from engine.logging import get_logger
 from workers.celery_app import app
 from workers.config import GRANT_CREDITS_TASK, PURGE_TOKENS_TASK
@@ -22,13 +22,7 @@ GRANT_BATCH = 500
 @app.task(name=GRANT_CREDITS_TASK)
 def grant_monthly_credits() -> int:
     """Give every user this period's plan credits, once per period."""
-    total = 0
-    while True:
-        with session_scope() as session:
-            granted = grant_monthly_credits_to_all(session, limit=GRANT_BATCH)
-        total += granted
-        if granted < GRANT_BATCH:
-            break
+    total = in_batches(grant_monthly_credits_to_all, GRANT_BATCH)
     if total:
         log.info("monthly_credits_granted", users=total)
     return total

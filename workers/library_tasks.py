@@ -13,7 +13,7 @@ import redis
 from kombu.exceptions import OperationalError
 
 from engine import jobs
-from engine.db import Job, JobStatus, session_scope
+from engine.db import Job, JobStatus, in_batches, session_scope
 from engine.errors import DependencyUnavailable, PineForgeError
 from engine.library.exports import (
     claim_delivery,
@@ -131,13 +131,7 @@ def result_email(self, job_id: str) -> None:
 @app.task(name=PURGE_STRATEGIES_TASK)
 def purge_deleted_strategies() -> int:
     """Delete strategies soft-deleted more than 30 days ago, in small batches."""
-    total = 0
-    while True:
-        with session_scope() as session:
-            purged = purge_deleted(session, limit=PURGE_BATCH)
-        total += purged
-        if purged < PURGE_BATCH:
-            break
+    total = in_batches(purge_deleted, PURGE_BATCH)
     if total:
         log.info("strategies_purged", strategies=total)
     return total

@@ -26,6 +26,7 @@ from engine.db.session import (
     dispose_engine,
     get_engine,
     get_sessionmaker,
+    in_batches,
     make_engine,
     session_scope,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "dispose_engine",
     "get_engine",
     "get_sessionmaker",
+    "in_batches",
     "make_engine",
     "session_scope",
     "upgrade_database",

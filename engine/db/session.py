@@ -8,7 +8,7 @@ query so it never shares a connection with its parent.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,21 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def in_batches(step: Callable[..., int], size: int) -> int:
+    """Run ``step(session, limit=size)`` in its own committed session, again and
+    again, until a run handles fewer than ``size`` rows; return the total.
+
+    Committing each batch keeps row locks few however large the table is.
+    """
+    total = 0
+    while True:
+        with session_scope() as session:
+            handled = step(session, limit=size)
+        total += handled
+        if handled < size:
+            return total
 
 
 def dispose_engine(close: bool = True) -> None:

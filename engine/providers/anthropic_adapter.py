@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import anthropic
 
-from engine.providers.base import ProviderReply, call_timeout
+from engine.providers.base import ProviderReply, call_timeout, config_fields
 from engine.providers.config import ProviderConfig
 from engine.providers.errors import permanent, translate_sdk_error
 
@@ -42,16 +42,7 @@ class AnthropicAdapter:
         cls, name: str, config: ProviderConfig, api_key: str, **extra
     ) -> AnthropicAdapter:
         """Build from the provider's settings block; `extra` overrides fields."""
-        values = {
-            "name": name,
-            "model": config.model,
-            "api_key": api_key,
-            "base_url": config.base_url or "",
-            "timeout": config.timeout,
-            "max_tokens": config.max_tokens,
-            "cooldown_key": name,
-        }
-        return cls(**{**values, **extra})
+        return cls(**{**config_fields(name, config, api_key), **extra})
 
     def complete_spec(
         self, system: str, user: str, schema: dict, deadline: float

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
+from engine.providers.config import ProviderConfig
 
 # Below this many seconds left, a call cannot finish; the chain stops trying.
 MIN_CALL_SECONDS = 0.05
@@ -52,3 +54,16 @@ class ProviderAdapter(Protocol):
 def call_timeout(deadline: float, cap: float) -> float:
     """Seconds one call may take: the provider's timeout, cut to the deadline."""
     return max(MIN_CALL_SECONDS, min(cap, deadline - time.monotonic()))
+
+
+def config_fields(name: str, config: ProviderConfig, api_key: str) -> dict[str, Any]:
+    """The adapter fields every provider's settings block fills in the same way."""
+    return {
+        "name": name,
+        "model": config.model,
+        "api_key": api_key,
+        "base_url": config.base_url or "",
+        "timeout": config.timeout,
+        "max_tokens": config.max_tokens,
+        "cooldown_key": name,
+    }

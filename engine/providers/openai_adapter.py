@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import openai
 
-from engine.providers.base import ProviderReply, call_timeout
+from engine.providers.base import ProviderReply, call_timeout, config_fields
 from engine.providers.config import ProviderConfig
 from engine.providers.errors import permanent, translate_sdk_error
 
@@ -49,16 +49,8 @@ class OpenAIAdapter:
         cls, name: str, config: ProviderConfig, api_key: str | None, **extra
     ) -> OpenAIAdapter:
         """Build from a provider's settings block; `extra` overrides fields."""
-        values = {
-            "name": name,
-            "model": config.model,
-            "api_key": api_key or _NO_KEY,
-            "base_url": config.base_url or "",
-            "timeout": config.timeout,
-            "max_tokens": config.max_tokens,
-            "response_format": config.response_format,
-            "cooldown_key": name,
-        }
+        values = config_fields(name, config, api_key or _NO_KEY)
+        values["response_format"] = config.response_format
         return cls(**{**values, **extra})
 
     def complete_spec(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -29,6 +30,19 @@ def test_started_service_is_recorded_and_stopped_by_its_pid(settings):
     assert stack.stop_service(settings, "sleeper") is True
     assert stack.running_pid(settings, "sleeper") is None
     assert not (settings.var_dir / "run" / "sleeper.pid").exists()
+
+
+def test_a_service_whose_port_is_taken_is_refused_not_started(settings):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        service = stack.Service("sleeper", SLEEPER, ("127.0.0.1", port))
+
+        with pytest.raises(click.ClickException, match=f"127.0.0.1:{port} is in use"):
+            stack.start_service(settings, service)
+
+    assert stack.running_pid(settings, "sleeper") is None
 
 
 def test_starting_a_running_service_again_reuses_it(settings):

@@ -10,25 +10,14 @@ import os
 from pathlib import Path
 
 import pytest
-from pynescript import ast as pn
 
 from engine.render import render_strategy
 from engine.spec import parse_spec
-from engine.validate import validate_script
-from engine.validate.parser import parse_script
+from tests.render_helpers import check_script
 
 GOLDEN_DIR = Path(__file__).resolve().parent.parent / "golden"
 CASES = sorted(path.stem for path in GOLDEN_DIR.glob("*.json"))
 UPDATE = os.environ.get("PINEFORGE_UPDATE_GOLDEN") == "1"
-
-
-def check_script(code: str) -> pn.Script:
-    """Require a clean `validate_script` report; return the parsed tree."""
-    report = validate_script(code)
-    assert report.ok, "\n".join(str(issue) for issue in report.errors)
-    tree, error = parse_script(code)  # the validator's own (fast) parse
-    assert tree is not None, error
-    return tree
 
 
 def render_case(name: str) -> str:

@@ -16,8 +16,7 @@ from engine.render import (
     render_strategy,
 )
 from engine.spec import parse_spec, spec_to_data
-from engine.validate import validate_script
-from engine.validate.parser import parse_script
+from tests.render_helpers import check_script
 
 STRATEGY_ARGUMENTS = {
     "shorttitle",
@@ -39,15 +38,6 @@ STRATEGY_ARGUMENTS = {
 }
 
 # ------------------------------------------------------------------ helpers
-
-
-def check_script(code: str) -> pn.Script:
-    """Require a clean `validate_script` report; return the parsed tree."""
-    report = validate_script(code)
-    assert report.ok, "\n".join(str(issue) for issue in report.errors)
-    tree, error = parse_script(code)  # the validator's own (fast) parse
-    assert tree is not None, error
-    return tree
 
 
 def dotted(node: object) -> str | None:
