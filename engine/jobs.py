@@ -83,15 +83,20 @@ def claim_job(
     job_id: uuid.UUID,
     now: datetime | None = None,
     settings: Settings | None = None,
+    stage: tuple[str, int] | None = None,
 ) -> Job | None:
     """Move a job to running for one attempt, or return None if not claimable.
 
     Claimable means queued, or running with an expired lease (its worker
     died), and with attempts left. The returned job carries the new attempt
-    number in ``attempts``.
+    number in ``attempts``. ``stage`` (name, progress) is recorded in the same
+    UPDATE, as :func:`set_stage` would.
     """
     settings = settings or get_settings()
     now = _utc(now)
+    extra = {}
+    if stage is not None:
+        extra = {"stage": stage[0], "progress": max(0, min(100, int(stage[1])))}
     statement = (
         update(Job)
         .where(
@@ -109,6 +114,7 @@ def claim_job(
             deadline_at=now + timedelta(seconds=settings.job_deadline_seconds),
             started_at=func.coalesce(Job.started_at, literal(now, UTCDateTime())),
             updated_at=now,
+            **extra,
         )
     )
     # RETURNING hands back the claimed row in the same round trip.

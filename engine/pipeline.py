@@ -188,8 +188,10 @@ def _finish(made, on_stage, settings, started, cache, key) -> GenerationOutcome:
         log.error("render_invalid", issues=len(report.issues), provider=made.provider)
         raise RenderInvalid(details={"report": report.to_dict()})
 
+    # Dumped once: the cache entry and the outcome share the same plain data.
+    data = spec_to_data(made.spec)
     if not made.cached and made.provider != OFFLINE:
-        cache.put(key, _cache_entry(made))
+        cache.put(key, _cache_entry(made, data))
     accounting = _accounting(made, settings, time.monotonic() - started)
     log.info(
         "llm.generation_done",
@@ -197,7 +199,7 @@ def _finish(made, on_stage, settings, started, cache, key) -> GenerationOutcome:
         latency_ms=accounting["latency_ms"],
     )
     return GenerationOutcome(
-        spec=spec_to_data(made.spec),
+        spec=data,
         code=code,
         name=made.spec.name,
         description=made.spec.description,
@@ -298,9 +300,9 @@ def _from_cache(entry: dict | None) -> _Made | None:
     return _Made(spec, provider, model, entry.get("prompt_version"), [], cached=True)
 
 
-def _cache_entry(made: _Made) -> dict:
+def _cache_entry(made: _Made, data: dict) -> dict:
     return {
-        "spec": spec_to_data(made.spec),
+        "spec": data,
         "provider": made.provider,
         "model": made.model,
         "prompt_version": made.prompt_version,

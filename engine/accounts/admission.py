@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from engine.accounts.config import get_accounts_settings
 from engine.accounts.credits import lock_balance, reserve_credits
 from engine.accounts.plans import Plan, get_plan
+from engine.db.accounts_models import CreditBalance
 from engine.db.base import utcnow
 from engine.db.models import Job, JobStatus, User
 from engine.errors import RateLimited
@@ -81,9 +82,20 @@ def may_start(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> bool:
     take the last slot. Running jobs whose lease expired (their worker died)
     do not count.
     """
-    user = session.get(User, user_id)
-    plan = get_plan(user.plan if user else None)
-    lock_balance(session, user_id)
+    # One round trip in the common case: the user's plan, read while locking
+    # their balance row. The row exists once the user has submitted a job;
+    # otherwise (or with no user) the full lock_balance creates it.
+    locked = session.execute(
+        select(User.plan)
+        .join(CreditBalance, CreditBalance.user_id == User.id)
+        .where(User.id == user_id)
+        .with_for_update(of=CreditBalance)
+    ).first()
+    if locked is not None:
+        plan_name = locked.plan
+    else:
+        lock_balance(session, user_id)
+        plan_name = session.scalar(select(User.plan).where(User.id == user_id))
     running = session.scalar(
         select(func.count())
         .select_from(Job)
@@ -94,4 +106,4 @@ def may_start(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> bool:
             Job.id != job_id,
         )
     )
-    return running < plan.jobs_at_once
+    return running < get_plan(plan_name).jobs_at_once

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 
 from engine.providers.base import ProviderAdapter
 from engine.providers.chain import ProviderChain, RetryPolicy
@@ -11,6 +12,12 @@ from engine.providers.cooldown import Cooldown
 from engine.providers.openai_adapter import OpenAIAdapter
 
 OWN_KEY_SUFFIX = " (own key)"
+
+#: Chains kept per worker process; the cache is emptied when it fills up.
+MAX_CACHED_CHAINS = 256
+
+_chains: dict[tuple, tuple[ProviderSettings, object, ProviderChain]] = {}
+_chains_lock = threading.Lock()
 
 
 def build_adapter(
@@ -85,13 +92,37 @@ def build_chain(
     user_id: str | None = None,
     redis_client=None,
 ) -> ProviderChain:
-    """A `ProviderChain` for one job, sharing cooldown state through Redis."""
+    """A `ProviderChain` for one job, sharing cooldown state through Redis.
+
+    Chains hold no per-job state, so one built for the same settings object,
+    keys, user scope and Redis client is reused: a worker builds it once per
+    user instead of once per job.
+    """
+    scope = _user_scope(user_id) if user_keys else None
+    key = (
+        id(settings),
+        id(redis_client),
+        tuple(sorted(platform_keys.items())),
+        tuple(sorted((user_keys or {}).items())),
+        scope,
+    )
+    with _chains_lock:
+        cached = _chains.get(key)
+    # The objects themselves are compared: an id can be reused after one dies.
+    if cached is not None and cached[0] is settings and cached[1] is redis_client:
+        return cached[2]
+
     adapters = build_adapters(settings, platform_keys, user_keys, user_id)
-    return ProviderChain(
+    chain = ProviderChain(
         adapters,
         policy=RetryPolicy.from_settings(settings),
         cooldown=Cooldown.from_settings(redis_client, settings),
     )
+    with _chains_lock:
+        if len(_chains) >= MAX_CACHED_CHAINS:
+            _chains.clear()
+        _chains[key] = (settings, redis_client, chain)
+    return chain
 
 
 def _user_scope(user_id: str | None) -> str:
