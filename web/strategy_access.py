@@ -66,6 +66,7 @@ def pick_version(strategy: Strategy, number: int | None) -> StrategyVersion:
         if version.number == wanted:
             return version
     raise NotFound(
+        code="VERSION_NOT_FOUND",
         message=f"Version {wanted} of this strategy does not exist.",
         details={"version": wanted},
     )

@@ -87,6 +87,7 @@ def test_unknown_version_is_404(client, auth, user, insert_strategy):
             f"/api/v1/strategies/{strategy.id}{path}?version=9", headers=auth
         )
         assert response.status_code == 404
+        assert response.get_json()["code"] == "VERSION_NOT_FOUND"
         assert response.get_json()["details"] == {"version": 9}
 
 
