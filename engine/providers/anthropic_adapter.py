@@ -36,6 +36,8 @@ class AnthropicAdapter:
     timeout: float = 60.0
     max_tokens: int = 4096
     cooldown_key: str | None = None
+    #: False for a user's own key: its client lives for one call only.
+    reuse_client: bool = True
 
     @classmethod
     def from_config(
@@ -48,7 +50,8 @@ class AnthropicAdapter:
         self, system: str, user: str, schema: dict, deadline: float
     ) -> ProviderReply:
         """One Messages call that must answer through the spec tool."""
-        client = _client(self.base_url, self.api_key)
+        make = _client if self.reuse_client else _client.__wrapped__
+        client = make(self.base_url, self.api_key)
         tool = {"name": TOOL_NAME, "description": _TOOL_DESCRIPTION}
         tool["input_schema"] = schema
         try:

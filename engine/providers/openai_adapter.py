@@ -43,6 +43,9 @@ class OpenAIAdapter:
     headers: dict[str, str] = field(default_factory=dict)
     token_param: str = "max_completion_tokens"
     cooldown_key: str | None = None
+    #: False for a user's own key: its client lives for one call only, so the
+    #: key is not kept in the worker's memory between jobs.
+    reuse_client: bool = True
 
     @classmethod
     def from_config(
@@ -57,7 +60,11 @@ class OpenAIAdapter:
         self, system: str, user: str, schema: dict, deadline: float
     ) -> ProviderReply:
         """One chat completion asking for a strategy spec as JSON."""
-        client = _client(self.base_url, self.api_key, tuple(self.headers.items()))
+        headers = tuple(self.headers.items())
+        if self.reuse_client:
+            client = _client(self.base_url, self.api_key, headers)
+        else:
+            client = _client.__wrapped__(self.base_url, self.api_key, headers)
         request = {
             "model": self.model,
             "messages": [

@@ -75,6 +75,7 @@ def build_adapters(
         if adapter is not None:
             adapter.name = name + OWN_KEY_SUFFIX
             adapter.cooldown_key = f"{name}:user:{scope}"
+            adapter.reuse_client = False
             adapters.append(adapter)
 
     for name in settings.llm_providers:
@@ -95,34 +96,34 @@ def build_chain(
     """A `ProviderChain` for one job, sharing cooldown state through Redis.
 
     Chains hold no per-job state, so one built for the same settings object,
-    keys, user scope and Redis client is reused: a worker builds it once per
-    user instead of once per job.
+    platform keys and Redis client is reused. A chain with a user's own keys is
+    built for the job and dropped with it: a user's key is opened only in
+    memory, for the call, never kept between jobs.
     """
-    scope = _user_scope(user_id) if user_keys else None
-    key = (
-        id(settings),
-        id(redis_client),
-        tuple(sorted(platform_keys.items())),
-        tuple(sorted((user_keys or {}).items())),
-        scope,
-    )
+    if user_keys:
+        return _new_chain(settings, platform_keys, user_keys, user_id, redis_client)
+    key = (id(settings), id(redis_client), tuple(sorted(platform_keys.items())))
     with _chains_lock:
         cached = _chains.get(key)
     # The objects themselves are compared: an id can be reused after one dies.
     if cached is not None and cached[0] is settings and cached[1] is redis_client:
         return cached[2]
 
-    adapters = build_adapters(settings, platform_keys, user_keys, user_id)
-    chain = ProviderChain(
-        adapters,
-        policy=RetryPolicy.from_settings(settings),
-        cooldown=Cooldown.from_settings(redis_client, settings),
-    )
+    chain = _new_chain(settings, platform_keys, None, user_id, redis_client)
     with _chains_lock:
         if len(_chains) >= MAX_CACHED_CHAINS:
             _chains.clear()
         _chains[key] = (settings, redis_client, chain)
     return chain
+
+
+def _new_chain(settings, platform_keys, user_keys, user_id, redis_client):
+    adapters = build_adapters(settings, platform_keys, user_keys, user_id)
+    return ProviderChain(
+        adapters,
+        policy=RetryPolicy.from_settings(settings),
+        cooldown=Cooldown.from_settings(redis_client, settings),
+    )
 
 
 def _user_scope(user_id: str | None) -> str:

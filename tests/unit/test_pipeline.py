@@ -16,6 +16,7 @@ from engine.errors import (
     SpecInvalid,
 )
 from engine.pipeline import run_generation
+from engine.providers import openai_adapter, registry
 from engine.providers.config import ProviderSettings
 from engine.result_cache import cache_key
 from engine.spec import parse_spec, spec_to_data
@@ -227,6 +228,26 @@ def test_a_users_own_key_goes_first_then_the_platform_key(llm_server):
     assert second.headers["authorization"] == f"Bearer {OPENAI_KEY}"
     tried = [(a["provider"], a["outcome"]) for a in outcome.accounting["attempts"]]
     assert tried == [("openai (own key)", "auth_error"), ("openai", "ok")]
+
+
+def test_a_users_own_key_is_not_kept_in_the_worker_after_the_job(llm_server):
+    llm_server.script(answer(SAMPLE_SPEC))
+    clients_before = openai_adapter._client.cache_info().currsize
+
+    outcome = run_generation(
+        REQUEST,
+        {},
+        Stages(),
+        user_id="user-1",
+        key_source=UserKeys({"openai": "sk-users-own-secret"}),
+        settings=_settings(llm_server),
+    )
+
+    assert outcome.provider == "openai" + registry.OWN_KEY_SUFFIX
+    assert openai_adapter._client.cache_info().currsize == clients_before
+    cached_chains = [chain for _, _, chain in registry._chains.values()]
+    names = [adapter.name for chain in cached_chains for adapter in chain.adapters]
+    assert not any(name.endswith(registry.OWN_KEY_SUFFIX) for name in names)
 
 
 def test_failed_providers_fall_back_to_the_offline_composer(llm_server):
