@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 _SYMBOL = r"^[A-Za-z0-9_.:!/\-]{1,40}$"
 _TIMEFRAME = re.compile(r"^(?:[1-9]\d{0,3}|[1-9]?\d{0,2}[SDWM])$")
@@ -46,13 +46,12 @@ class _Strict(BaseModel):
 class DeliveryOptions(_Strict):
     """Where the finished script goes besides the job result."""
 
+    # Limitation: no webhook delivery yet (it needs signing and an outbound
+    # address filter); a webhook_url is refused rather than stored and ignored.
     email: bool | Email = Field(
         False,
         description="Mail the .pine file: true for the account's address, or that "
         "address itself (no other is accepted).",
-    )
-    webhook_url: AnyHttpUrl | None = Field(
-        None, description="POST a signed notification here when the job ends."
     )
 
 

@@ -89,8 +89,8 @@ def test_non_json_content_type_is_a_coded_415(client, auth, db_session):
          "string_pattern_mismatch"),
         ({"request": IDEA, "options": {"symbol": "BTC USD"}}, "options.symbol",
          "string_pattern_mismatch"),
-        ({"request": IDEA, "options": {"deliver": {"webhook_url": "ftp://x"}}},
-         "options.deliver.webhook_url", "url_scheme"),
+        ({"request": IDEA, "options": {"deliver": {"webhook_url": "http://x"}}},
+         "options.deliver.webhook_url", "extra_forbidden"),
     ],
 )  # fmt: skip
 def test_wrong_fields_are_422_with_field_paths(
