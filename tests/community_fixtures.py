@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy.orm import Session
 
 from engine.db import Strategy, StrategyVersion, User
-from tests.community_helpers import StatementCounter, spec_for
+from tests.community_helpers import spec_for
 from tests.integration.conftest import PINE_CODE, bearer
+from tests.library_helpers import counted_statements
 
 
 @pytest.fixture
@@ -69,5 +71,6 @@ def admin_auth(db_session: Session, make_user: Callable[..., User]) -> dict[str,
 
 
 @pytest.fixture
-def statements(database: str) -> StatementCounter:
-    return StatementCounter()
+def statements(database: str) -> SimpleNamespace:
+    """``statements.counting()`` collects the SQL run inside its block."""
+    return SimpleNamespace(counting=counted_statements)

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
-
-from sqlalchemy import event
-
-from engine.db import get_engine
 
 SMOOTH_RSI = {
     "kind": "my_rsi_smooth",
@@ -28,25 +23,3 @@ def spec_for(name: str, kinds: Sequence[str]) -> dict[str, Any]:
     """A stored spec using ``kinds`` (as the library keeps them)."""
     uses = [{"id": f"i{n}_{kind}"[:24], "kind": kind} for n, kind in enumerate(kinds)]
     return {"name": name, "indicators": uses, "long": {"entry": {"type": "all"}}}
-
-
-class StatementCounter:
-    """Counts the SQL statements sent through the process's engine."""
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-
-    def _seen(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        # SQLite's BEGIN IMMEDIATE is transaction control, not a query.
-        if not statement.startswith("BEGIN"):
-            self.statements.append(statement)
-
-    @contextmanager
-    def counting(self) -> Iterator[list[str]]:
-        self.statements = []
-        engine = get_engine()
-        event.listen(engine, "before_cursor_execute", self._seen)
-        try:
-            yield self.statements
-        finally:
-            event.remove(engine, "before_cursor_execute", self._seen)

@@ -63,7 +63,9 @@ def counted_statements() -> Iterator[list[str]]:
     statements: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        statements.append(statement)
+        # SQLite's BEGIN IMMEDIATE is transaction control, not a query.
+        if not statement.startswith("BEGIN"):
+            statements.append(statement)
 
     engine = get_engine()
     event.listen(engine, "before_cursor_execute", record)
