@@ -14,11 +14,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from engine.db.base import UTCDateTime, utcnow
 from engine.db.models import Job, JobStatus
@@ -84,43 +93,96 @@ def claim_job(
     now: datetime | None = None,
     settings: Settings | None = None,
     stage: tuple[str, int] | None = None,
+    running_below: int | None = None,
 ) -> Job | None:
     """Move a job to running for one attempt, or return None if not claimable.
 
     Claimable means queued, or running with an expired lease (its worker
     died), and with attempts left. The returned job carries the new attempt
     number in ``attempts``. ``stage`` (name, progress) is recorded in the same
-    UPDATE, as :func:`set_stage` would.
+    UPDATE, as :func:`set_stage` would. With ``running_below``, the job is
+    claimable only while its user runs fewer other jobs than that (see
+    :func:`running_jobs`); the caller holds the lock that serialises the
+    user's claims.
     """
     settings = settings or get_settings()
     now = _utc(now)
-    extra = {}
+    params: dict[str, Any] = {
+        "job_id": job_id,
+        "max_attempts": settings.job_max_attempts,
+        "now": now,
+        "lease": now + timedelta(seconds=settings.job_lease_seconds),
+        "deadline": now + timedelta(seconds=settings.job_deadline_seconds),
+    }
     if stage is not None:
-        extra = {"stage": stage[0], "progress": max(0, min(100, int(stage[1])))}
-    statement = (
-        update(Job)
-        .where(
-            Job.id == job_id,
-            Job.attempts < settings.job_max_attempts,
-            or_(
-                Job.status == JobStatus.QUEUED,
-                and_(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now),
-            ),
-        )
-        .values(
-            status=JobStatus.RUNNING,
-            attempts=Job.attempts + 1,
-            lease_expires_at=now + timedelta(seconds=settings.job_lease_seconds),
-            deadline_at=now + timedelta(seconds=settings.job_deadline_seconds),
-            started_at=func.coalesce(Job.started_at, literal(now, UTCDateTime())),
-            updated_at=now,
-            **extra,
-        )
-    )
+        params["stage"] = stage[0]
+        params["progress"] = max(0, min(100, int(stage[1])))
+    if running_below is not None:
+        params["running_below"] = running_below
+    statement = _claim_statement(stage is not None, running_below is not None)
     # RETURNING hands back the claimed row in the same round trip.
     options = {"synchronize_session": False, "populate_existing": True}
-    claimed = session.execute(statement.returning(Job), execution_options=options)
+    claimed = session.execute(statement, params, execution_options=options)
     return claimed.scalars().one_or_none()
+
+
+@cache
+def _claim_statement(with_stage: bool, with_limit: bool) -> Any:
+    # Every claim runs one of these four; built once, with every value bound,
+    # they are neither rebuilt nor re-keyed for SQLAlchemy's compiled cache.
+    now = bindparam("now", type_=UTCDateTime())
+    guards = [
+        Job.id == bindparam("job_id"),
+        Job.attempts < bindparam("max_attempts"),
+        or_(
+            Job.status == JobStatus.QUEUED,
+            and_(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now),
+        ),
+    ]
+    if with_limit:
+        guards.append(
+            running_jobs(Job.user_id, Job.id, now) < bindparam("running_below")
+        )
+    values: dict[str, Any] = {
+        "status": JobStatus.RUNNING,
+        "attempts": Job.attempts + 1,
+        "lease_expires_at": bindparam("lease", type_=UTCDateTime()),
+        "deadline_at": bindparam("deadline", type_=UTCDateTime()),
+        "started_at": func.coalesce(Job.started_at, now),
+        "updated_at": now,
+    }
+    if with_stage:
+        values["stage"] = bindparam("stage")
+        values["progress"] = bindparam("progress")
+    return update(Job).where(*guards).values(**values).returning(Job)
+
+
+#: The jobs table again, for counts correlated with an outer statement's row.
+#: Built once: an alias costs a millisecond to build.
+_OTHER_JOB = aliased(Job, name="other_job")
+
+
+def running_jobs(user_id: Any, except_job: Any, now: Any = None) -> Any:
+    """A count of the user's running jobs, as a scalar subquery.
+
+    Jobs whose lease expired (their worker died) do not count, nor does
+    ``except_job``. The arguments may be values, columns of an outer
+    statement's ``jobs`` row or bound parameters (``now`` defaults to now).
+    """
+    other = _OTHER_JOB
+    if now is None or isinstance(now, datetime):
+        now = _utc(now)
+    return (
+        select(func.count())
+        .select_from(other)
+        .where(
+            other.user_id == user_id,
+            other.status == JobStatus.RUNNING,
+            other.lease_expires_at >= now,
+            other.id != except_job,
+        )
+        .scalar_subquery()
+    )
 
 
 def renew_lease(
@@ -286,17 +348,29 @@ def _failure(error: PineForgeError, now: datetime) -> dict[str, Any]:
 def _update_running(
     session: Session, job_id: uuid.UUID, attempt: int | None, values: dict[str, Any]
 ) -> bool:
-    conditions = [Job.id == job_id, Job.status == JobStatus.RUNNING]
+    statement = _running_update(tuple(sorted(values)), attempt is not None)
+    params = {f"new_{name}": value for name, value in values.items()}
+    params["job_id"] = job_id
     if attempt is not None:
-        conditions.append(Job.attempts == attempt)
-    statement = update(Job).where(*conditions).values(values)
-    return _execute(session, statement).rowcount == 1
+        params["attempt"] = attempt
+    return _execute(session, statement, params).rowcount == 1
 
 
-def _execute(session: Session, statement: Any) -> Any:
+@cache
+def _running_update(columns: tuple[str, ...], fenced: bool) -> Any:
+    # A running job is updated several times per attempt (stages, lease,
+    # outcome); each kind of update is built once with its values bound.
+    conditions = [Job.id == bindparam("job_id"), Job.status == JobStatus.RUNNING]
+    if fenced:
+        conditions.append(Job.attempts == bindparam("attempt"))
+    values = {name: bindparam(f"new_{name}") for name in columns}
+    return update(Job).where(*conditions).values(values)
+
+
+def _execute(session: Session, statement: Any, params: Any = None) -> Any:
     # Rows are updated in SQL only; callers re-read what they need.
     options = {"synchronize_session": False}
-    return session.execute(statement, execution_options=options)
+    return session.execute(statement, params, execution_options=options)
 
 
 def _utc(now: datetime | None) -> datetime:

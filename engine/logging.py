@@ -55,6 +55,16 @@ def redact_sensitive_fields(
     return event_dict
 
 
+#: Libraries whose INFO lines are one per request or per task.
+_CHATTY_LOGGERS = (
+    "httpx",
+    "httpx2",
+    "httpcore",
+    "celery.worker.strategy",
+    "celery.app.trace",
+)
+
+
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever ``sys.stderr`` is when a record is emitted.
 
@@ -119,6 +129,13 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level)
     # SQL statements may carry parameters; keep them out unless asked for.
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    # A line per HTTP request, task received and task succeeded repeats what
+    # our own job lines say (llm.attempt, job_claimed, job_succeeded) at a cost
+    # the worker pays on every job; their warnings and errors still come, and
+    # at DEBUG everything does.
+    chatty_level = logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(chatty_level)
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:

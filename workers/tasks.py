@@ -21,8 +21,8 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from engine import jobs
-from engine.accounts.admission import may_start
-from engine.accounts.api_keys import VaultKeySource, has_own_key
+from engine.accounts.admission import jobs_at_once, lock_job_owner, may_start
+from engine.accounts.api_keys import VaultKeySource
 from engine.accounts.credits import capture_credits, refund_credits
 from engine.catalog import extra_indicators
 from engine.db import Job, JobStatus, get_sessionmaker, session_scope
@@ -136,19 +136,26 @@ def generate(job_id: str) -> None:
                 _run(claim)
 
 
+#: Whether the job's user has stored provider keys, read with the claim.
+_OWN_KEYS = exists().where(UserApiKey.user_id == Job.user_id).label("own_keys")
+
+
 def _claim(job_id: uuid.UUID) -> _Claim | object | None:
     with session_scope() as session:
-        waiting = _waiting_job(session, job_id)
-        queued = waiting is not None and waiting.status == JobStatus.QUEUED
-        if queued and not may_start(session, waiting.user_id, job_id):
-            log.info("job_waits_for_slot")
-            return _WAIT
+        waiting = lock_job_owner(session, job_id, _OWN_KEYS)
         if waiting is not None and waiting.kind not in PIPELINE_KINDS:
             log.warning("job_of_other_kind", kind=waiting.kind)
             return None
-        # The pipeline's first stage goes in with the claim: one UPDATE fewer.
-        job = jobs.claim_job(session, job_id, stage=FIRST_STAGE)
+        queued = waiting is not None and waiting.status == JobStatus.QUEUED
+        # A queued job starts only in a free slot of its user's plan; one whose
+        # worker died keeps the slot it had. The first stage goes in with the
+        # claim: one UPDATE fewer.
+        limit = jobs_at_once(waiting.plan) if queued else None
+        job = jobs.claim_job(session, job_id, stage=FIRST_STAGE, running_below=limit)
         if job is None:
+            if queued and not may_start(session, waiting.user_id, job_id):
+                log.info("job_waits_for_slot")
+                return _WAIT
             log.info("job_not_claimed", reason=_unclaimable_reason(session, job_id))
             return None
         claim = _Claim(
@@ -161,22 +168,10 @@ def _claim(job_id: uuid.UUID) -> _Claim | object | None:
             strategy_id=job.strategy_id,
             base_version=job.base_version,
             current_spec=base_spec(session, job),
-            has_own_keys=(
-                waiting.own_keys
-                if waiting is not None
-                else has_own_key(session, job.user_id)
-            ),
+            has_own_keys=waiting.own_keys,
         )
     log.info("job_claimed", attempt=claim.attempt, kind=claim.kind)
     return claim
-
-
-def _waiting_job(session: Session, job_id: uuid.UUID) -> Any:
-    # Columns, not the ORM object: what the claim checks before its UPDATE,
-    # and whether the user has stored provider keys, in one round trip.
-    own_keys = exists().where(UserApiKey.user_id == Job.user_id)
-    query = select(Job.status, Job.user_id, Job.kind, own_keys.label("own_keys"))
-    return session.execute(query.where(Job.id == job_id)).first()
 
 
 def _unclaimable_reason(session: Session, job_id: uuid.UUID) -> str:
@@ -267,7 +262,8 @@ def _stage_recorder(
             if not owned:
                 raise _JobAbandoned
             recorded.append((stage, progress))
-        log.info("job_stage", stage=stage, progress=progress)
+        # The job row carries the stage; the log keeps it only at DEBUG.
+        log.debug("job_stage", stage=stage, progress=progress)
 
     return on_stage
 

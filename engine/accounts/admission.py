@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine.accounts.config import get_accounts_settings
 from engine.accounts.credits import lock_balance, reserve_credits
 from engine.accounts.plans import Plan, get_plan
 from engine.db.accounts_models import CreditBalance
-from engine.db.base import utcnow
 from engine.db.models import Job, JobStatus, User
 from engine.errors import RateLimited
+from engine.jobs import running_jobs
 
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 
@@ -74,36 +76,52 @@ def admit_generation(session: Session, user: User, job_id: uuid.UUID) -> Admissi
     return Admission(plan=plan, credits_reserved=entry.amount if entry else 0)
 
 
+def lock_job_owner(session: Session, job_id: uuid.UUID, *columns: Any) -> Row | None:
+    """Read a job for its claim while locking its owner's balance row.
+
+    Returns the job's ``status``, ``user_id`` and ``kind``, the owner's
+    ``jobs_at_once`` and any extra ``columns`` (expressions over the job row),
+    or None when there is no such job. The lock serialises the claims of one
+    user, so that the jobs-at-once check the claim makes (see
+    :func:`engine.jobs.claim_job`) cannot be raced by another worker. One round
+    trip in the common case: the balance row exists once the user has
+    submitted a job.
+    """
+    query = _owner_query(columns)
+    row = session.execute(query, {"job_id": job_id}).first()
+    if row is None:
+        owner = session.scalar(select(Job.user_id).where(Job.id == job_id))
+        if owner is None:
+            return None
+        lock_balance(session, owner)
+        row = session.execute(query, {"job_id": job_id}).one()
+    return row
+
+
+@lru_cache(maxsize=8)
+def _owner_query(columns: tuple[Any, ...]) -> Any:
+    # Built once per set of extra columns: every claim runs it.
+    return (
+        select(Job.status, Job.user_id, Job.kind, User.plan, *columns)
+        .join(User, User.id == Job.user_id)
+        .join(CreditBalance, CreditBalance.user_id == Job.user_id)
+        .where(Job.id == bindparam("job_id"))
+        .with_for_update(of=CreditBalance)
+    )
+
+
+def jobs_at_once(plan_name: str) -> int:
+    """How many jobs a user of the plan may run at once."""
+    return get_plan(plan_name).jobs_at_once
+
+
 def may_start(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> bool:
     """True when the user runs fewer jobs than their plan's ``jobs_at_once``.
 
-    The worker asks this in the transaction that claims the job; the lock on
-    the balance row serialises claims of one user, so two workers cannot both
-    take the last slot. Running jobs whose lease expired (their worker died)
-    do not count.
+    Call it with the user's balance row locked (:func:`lock_job_owner`), which
+    serialises claims of one user, so two workers cannot both take the last
+    slot. Running jobs whose lease expired (their worker died) do not count.
     """
-    # One round trip in the common case: the user's plan, read while locking
-    # their balance row. The row exists once the user has submitted a job;
-    # otherwise (or with no user) the full lock_balance creates it.
-    locked = session.execute(
-        select(User.plan)
-        .join(CreditBalance, CreditBalance.user_id == User.id)
-        .where(User.id == user_id)
-        .with_for_update(of=CreditBalance)
-    ).first()
-    if locked is not None:
-        plan_name = locked.plan
-    else:
-        lock_balance(session, user_id)
-        plan_name = session.scalar(select(User.plan).where(User.id == user_id))
-    running = session.scalar(
-        select(func.count())
-        .select_from(Job)
-        .where(
-            Job.user_id == user_id,
-            Job.status == JobStatus.RUNNING,
-            Job.lease_expires_at >= utcnow(),
-            Job.id != job_id,
-        )
-    )
-    return running < get_plan(plan_name).jobs_at_once
+    plan_name = session.scalar(select(User.plan).where(User.id == user_id))
+    running = session.scalar(select(running_jobs(user_id, job_id)))
+    return running < jobs_at_once(plan_name)
