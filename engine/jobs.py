@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     and_,
     bindparam,
     func,
@@ -27,7 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from engine.db.base import UTCDateTime, utcnow
 from engine.db.models import Job, JobStatus
@@ -94,16 +95,18 @@ def claim_job(
     settings: Settings | None = None,
     stage: tuple[str, int] | None = None,
     running_below: int | None = None,
-) -> Job | None:
+) -> Row | None:
     """Move a job to running for one attempt, or return None if not claimable.
 
     Claimable means queued, or running with an expired lease (its worker
-    died), and with attempts left. The returned job carries the new attempt
-    number in ``attempts``. ``stage`` (name, progress) is recorded in the same
-    UPDATE, as :func:`set_stage` would. With ``running_below``, the job is
-    claimable only while its user runs fewer other jobs than that (see
-    :func:`running_jobs`); the caller holds the lock that serialises the
-    user's claims.
+    died), and with attempts left. The claimed row comes back with the job's
+    columns as attributes, ``attempts`` being the new attempt number; like
+    every transition here it is written in SQL only, so a ``Job`` the session
+    loaded before is stale until refreshed. ``stage`` (name, progress) is
+    recorded in the same UPDATE, as :func:`set_stage` would. With
+    ``running_below``, the job is claimable only while its user runs fewer
+    other jobs than that (see :func:`running_jobs`); the caller holds the lock
+    that serialises the user's claims.
     """
     settings = settings or get_settings()
     now = _utc(now)
@@ -121,45 +124,46 @@ def claim_job(
         params["running_below"] = running_below
     statement = _claim_statement(stage is not None, running_below is not None)
     # RETURNING hands back the claimed row in the same round trip.
-    options = {"synchronize_session": False, "populate_existing": True}
-    claimed = session.execute(statement, params, execution_options=options)
-    return claimed.scalars().one_or_none()
+    return session.execute(statement, params).one_or_none()
 
 
 @cache
 def _claim_statement(with_stage: bool, with_limit: bool) -> Any:
     # Every claim runs one of these four; built once, with every value bound,
     # they are neither rebuilt nor re-keyed for SQLAlchemy's compiled cache.
+    # On the table, not the mapped class: the ORM's bulk-update machinery costs
+    # more than the statement itself, and the claim needs only the row.
+    jobs = Job.__table__.c
     now = bindparam("now", type_=UTCDateTime())
     guards = [
-        Job.id == bindparam("job_id"),
-        Job.attempts < bindparam("max_attempts"),
+        jobs.id == bindparam("job_id"),
+        jobs.attempts < bindparam("max_attempts"),
         or_(
-            Job.status == JobStatus.QUEUED,
-            and_(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now),
+            jobs.status == JobStatus.QUEUED,
+            and_(jobs.status == JobStatus.RUNNING, jobs.lease_expires_at < now),
         ),
     ]
     if with_limit:
-        guards.append(
-            running_jobs(Job.user_id, Job.id, now) < bindparam("running_below")
-        )
+        running = running_jobs(jobs.user_id, jobs.id, now)
+        guards.append(running < bindparam("running_below"))
     values: dict[str, Any] = {
         "status": JobStatus.RUNNING,
-        "attempts": Job.attempts + 1,
+        "attempts": jobs.attempts + 1,
         "lease_expires_at": bindparam("lease", type_=UTCDateTime()),
         "deadline_at": bindparam("deadline", type_=UTCDateTime()),
-        "started_at": func.coalesce(Job.started_at, now),
+        "started_at": func.coalesce(jobs.started_at, now),
         "updated_at": now,
     }
     if with_stage:
         values["stage"] = bindparam("stage")
         values["progress"] = bindparam("progress")
-    return update(Job).where(*guards).values(**values).returning(Job)
+    statement = update(Job.__table__).where(*guards).values(**values)
+    return statement.returning(*Job.__table__.c)
 
 
 #: The jobs table again, for counts correlated with an outer statement's row.
 #: Built once: an alias costs a millisecond to build.
-_OTHER_JOB = aliased(Job, name="other_job")
+_OTHER_JOB = Job.__table__.alias("other_job")
 
 
 def running_jobs(user_id: Any, except_job: Any, now: Any = None) -> Any:
@@ -169,12 +173,12 @@ def running_jobs(user_id: Any, except_job: Any, now: Any = None) -> Any:
     ``except_job``. The arguments may be values, columns of an outer
     statement's ``jobs`` row or bound parameters (``now`` defaults to now).
     """
-    other = _OTHER_JOB
+    other = _OTHER_JOB.c
     if now is None or isinstance(now, datetime):
         now = _utc(now)
     return (
         select(func.count())
-        .select_from(other)
+        .select_from(_OTHER_JOB)
         .where(
             other.user_id == user_id,
             other.status == JobStatus.RUNNING,
@@ -353,24 +357,26 @@ def _update_running(
     params["job_id"] = job_id
     if attempt is not None:
         params["attempt"] = attempt
-    return _execute(session, statement, params).rowcount == 1
+    return session.execute(statement, params).rowcount == 1
 
 
 @cache
 def _running_update(columns: tuple[str, ...], fenced: bool) -> Any:
     # A running job is updated several times per attempt (stages, lease,
-    # outcome); each kind of update is built once with its values bound.
-    conditions = [Job.id == bindparam("job_id"), Job.status == JobStatus.RUNNING]
+    # outcome); each kind of update is built once with its values bound, on
+    # the table rather than the mapped class (see _claim_statement).
+    jobs = Job.__table__.c
+    conditions = [jobs.id == bindparam("job_id"), jobs.status == JobStatus.RUNNING]
     if fenced:
-        conditions.append(Job.attempts == bindparam("attempt"))
+        conditions.append(jobs.attempts == bindparam("attempt"))
     values = {name: bindparam(f"new_{name}") for name in columns}
-    return update(Job).where(*conditions).values(values)
+    return update(Job.__table__).where(*conditions).values(values)
 
 
-def _execute(session: Session, statement: Any, params: Any = None) -> Any:
+def _execute(session: Session, statement: Any) -> Any:
     # Rows are updated in SQL only; callers re-read what they need.
     options = {"synchronize_session": False}
-    return session.execute(statement, params, execution_options=options)
+    return session.execute(statement, execution_options=options)
 
 
 def _utc(now: datetime | None) -> datetime:

@@ -47,6 +47,8 @@ StageCallback = Callable[[str, int], None]
 
 #: The stage every run reports first; a worker may record it with its claim.
 FIRST_STAGE = ("prompting", 10)
+#: The stage of the model call, where a job with a provider spends its time.
+CALLING_STAGE = ("calling_llm", 30)
 
 
 @dataclass
@@ -221,6 +223,22 @@ def _chain_for(settings, user_id, key_source, redis) -> ProviderChain:
     )
 
 
+def opening_stage(has_own_keys: bool, redis: object) -> tuple[str, int]:
+    """The first stage a run will spend time in, for a worker's claim to record.
+
+    Prompting takes a millisecond, so with a provider to call that is the model
+    call; with none it is prompting, the offline composer following. (A result
+    cache hit then goes on to rendering a millisecond later.) Reports stages
+    run in a known order, so a worker recording this need not record the
+    earlier ones when the run reports them.
+    """
+    if has_own_keys:
+        return CALLING_STAGE
+    settings = get_provider_settings()
+    platform = _chain_for(settings, None, NoUserKeys(), redis)
+    return CALLING_STAGE if platform.adapters else FIRST_STAGE
+
+
 def _call_chain(
     prompt, make_offline, on_stage, chain, prompts, settings, deadline
 ) -> _Made:
@@ -228,7 +246,7 @@ def _call_chain(
     # when there are none) and the settings allow it.
     attempts: list[Attempt] = []
     if chain.adapters:
-        on_stage("calling_llm", 30)
+        on_stage(*CALLING_STAGE)
         task = _answer_task(prompts, prompt, attempts)
         try:
             spec, adapter = chain.run(

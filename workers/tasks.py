@@ -32,7 +32,7 @@ from engine.library.catalog_store import CatalogStore
 from engine.library.results import JobTarget, base_spec, record_outcome
 from engine.library.trending import record_spec_use
 from engine.logging import get_logger, log_context
-from engine.pipeline import FIRST_STAGE, run_generation, run_refinement
+from engine.pipeline import opening_stage, run_generation, run_refinement
 from engine.providers.keys import NoUserKeys
 from engine.providers.registry import OWN_KEY_SUFFIX
 from engine.settings import get_settings
@@ -76,6 +76,8 @@ class _JobAbandoned(Exception):
 
 @dataclass(frozen=True)
 class _Claim:
+    #: The stage recorded with the claim.
+    stage: tuple[str, int]
     job_id: uuid.UUID
     user_id: uuid.UUID
     attempt: int
@@ -148,10 +150,11 @@ def _claim(job_id: uuid.UUID) -> _Claim | object | None:
             return None
         queued = waiting is not None and waiting.status == JobStatus.QUEUED
         # A queued job starts only in a free slot of its user's plan; one whose
-        # worker died keeps the slot it had. The first stage goes in with the
-        # claim: one UPDATE fewer.
+        # worker died keeps the slot it had. The stage the job will spend its
+        # time in goes in with the claim: one UPDATE fewer.
         limit = jobs_at_once(waiting.plan) if queued else None
-        job = jobs.claim_job(session, job_id, stage=FIRST_STAGE, running_below=limit)
+        stage = opening_stage(bool(waiting.own_keys), _redis())
+        job = jobs.claim_job(session, job_id, stage=stage, running_below=limit)
         if job is None:
             if queued and not may_start(session, waiting.user_id, job_id):
                 log.info("job_waits_for_slot")
@@ -159,6 +162,7 @@ def _claim(job_id: uuid.UUID) -> _Claim | object | None:
             log.info("job_not_claimed", reason=_unclaimable_reason(session, job_id))
             return None
         claim = _Claim(
+            stage,
             job.id,
             job.user_id,
             job.attempts,
@@ -249,12 +253,14 @@ def _user_catalog(user_id: uuid.UUID) -> list:
 def _stage_recorder(
     claim: _Claim, heartbeat: LeaseHeartbeat
 ) -> Callable[[str, int], None]:
-    recorded = [FIRST_STAGE]  # written by the claim
+    recorded = [claim.stage]  # written by the claim
 
     def on_stage(stage: str, progress: int) -> None:
         if heartbeat.lost:
             raise _JobAbandoned
-        if stage not in UNRECORDED_STAGES and (stage, progress) != recorded[-1]:
+        # Stages come in order of progress: one the claim already passed (or
+        # recorded) is not written again.
+        if stage not in UNRECORDED_STAGES and progress > recorded[-1][1]:
             with session_scope() as session:
                 owned = jobs.set_stage(
                     session, claim.job_id, stage, progress, attempt=claim.attempt
