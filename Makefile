@@ -26,6 +26,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.pipeline_bench
+	$(BIN)/python -m bench.job_cpu
 
 down: $(STAMP)
 	$(BIN)/pineforge down
