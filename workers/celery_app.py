@@ -52,10 +52,6 @@ def _warm_parser(**kwargs: Any) -> None:
     # collections every job triggers do not walk it again and again.
     gc.collect()
     gc.freeze()
-    import os
-    import sys
-
-    sys.setswitchinterval(float(os.environ.get("SWI", "0.005")))
 
 
 @signals.worker_process_init.connect

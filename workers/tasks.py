@@ -21,7 +21,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from engine import jobs
-from engine.accounts.admission import jobs_at_once, lock_job_owner, may_start
+from engine.accounts.admission import jobs_at_once, lock_job_owner
 from engine.accounts.api_keys import VaultKeySource
 from engine.accounts.credits import capture_credits, refund_credits
 from engine.catalog import extra_indicators
@@ -145,18 +145,28 @@ _OWN_KEYS = exists().where(UserApiKey.user_id == Job.user_id).label("own_keys")
 def _claim(job_id: uuid.UUID) -> _Claim | object | None:
     with session_scope() as session:
         waiting = lock_job_owner(session, job_id, _OWN_KEYS)
-        if waiting is not None and waiting.kind not in PIPELINE_KINDS:
+        if waiting is None:
+            log.info("job_not_claimed", reason="missing")
+            return None
+        if waiting.kind not in PIPELINE_KINDS:
             log.warning("job_of_other_kind", kind=waiting.kind)
             return None
-        queued = waiting is not None and waiting.status == JobStatus.QUEUED
-        # A queued job starts only in a free slot of its user's plan; one whose
-        # worker died keeps the slot it had. The stage the job will spend its
-        # time in goes in with the claim: one UPDATE fewer.
+        queued = waiting.status == JobStatus.QUEUED
+        if not queued:
+            # A job whose worker died keeps the slot it had, so its owner's
+            # lock is let go at once: a worker still finishing the job takes
+            # the job row first and the lock second, and must not deadlock
+            # with a claim holding them the other way round.
+            session.rollback()
+        # A queued job starts only in a free slot of its user's plan. The
+        # stage the job will spend its time in goes in with the claim.
         limit = jobs_at_once(waiting.plan) if queued else None
         stage = opening_stage(bool(waiting.own_keys), _redis())
         job = jobs.claim_job(session, job_id, stage=stage, running_below=limit)
         if job is None:
-            if queued and not may_start(session, waiting.user_id, job_id):
+            if queued and _still_queued(session, job_id):
+                # Every slot was taken (the owner's lock still holds, so
+                # nothing else changed the job): ask again a little later.
                 log.info("job_waits_for_slot")
                 return _WAIT
             log.info("job_not_claimed", reason=_unclaimable_reason(session, job_id))
@@ -176,6 +186,17 @@ def _claim(job_id: uuid.UUID) -> _Claim | object | None:
         )
     log.info("job_claimed", attempt=claim.attempt, kind=claim.kind)
     return claim
+
+
+def _still_queued(session: Session, job_id: uuid.UUID) -> bool:
+    row = session.execute(
+        select(Job.status, Job.attempts).where(Job.id == job_id)
+    ).first()
+    return (
+        row is not None
+        and row.status == JobStatus.QUEUED
+        and row.attempts < get_settings().job_max_attempts
+    )
 
 
 def _unclaimable_reason(session: Session, job_id: uuid.UUID) -> str:

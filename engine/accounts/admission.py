@@ -22,7 +22,6 @@ from engine.accounts.plans import Plan, get_plan
 from engine.db.accounts_models import CreditBalance
 from engine.db.models import Job, JobStatus, User
 from engine.errors import RateLimited
-from engine.jobs import running_jobs
 
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 
@@ -80,12 +79,14 @@ def lock_job_owner(session: Session, job_id: uuid.UUID, *columns: Any) -> Row | 
     """Read a job for its claim while locking its owner's balance row.
 
     Returns the job's ``status``, ``user_id`` and ``kind``, the owner's
-    ``jobs_at_once`` and any extra ``columns`` (expressions over the job row),
-    or None when there is no such job. The lock serialises the claims of one
-    user, so that the jobs-at-once check the claim makes (see
-    :func:`engine.jobs.claim_job`) cannot be raced by another worker. One round
-    trip in the common case: the balance row exists once the user has
-    submitted a job.
+    ``plan`` and any extra ``columns`` (expressions over the job row), or None
+    when there is no such job. The lock serialises the claims of one user, so
+    that the jobs-at-once check the claim makes (see
+    :func:`engine.jobs.claim_job`) cannot be raced by another worker: that
+    check is a later statement, which under READ COMMITTED (PostgreSQL's
+    default, which we keep) sees every claim committed before the lock was
+    granted. One round trip in the common case: the balance row exists once
+    the user has submitted a job.
     """
     query = _owner_query(columns)
     row = session.execute(query, {"job_id": job_id}).first()
@@ -113,15 +114,3 @@ def _owner_query(columns: tuple[Any, ...]) -> Any:
 def jobs_at_once(plan_name: str) -> int:
     """How many jobs a user of the plan may run at once."""
     return get_plan(plan_name).jobs_at_once
-
-
-def may_start(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> bool:
-    """True when the user runs fewer jobs than their plan's ``jobs_at_once``.
-
-    Call it with the user's balance row locked (:func:`lock_job_owner`), which
-    serialises claims of one user, so two workers cannot both take the last
-    slot. Running jobs whose lease expired (their worker died) do not count.
-    """
-    plan_name = session.scalar(select(User.plan).where(User.id == user_id))
-    running = session.scalar(select(running_jobs(user_id, job_id)))
-    return running < jobs_at_once(plan_name)

@@ -8,6 +8,7 @@ finds no free slot waits (the task sends itself again later).
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -96,3 +97,7 @@ def test_parallel_claims_give_the_last_slot_to_one_job(db_session, make_user, ma
     assert results.count(tasks._WAIT) == len(queued) - 1
     statuses = [_status(db_session, job)[0] for job in queued]
     assert statuses.count(JobStatus.RUNNING) == 1
+
+
+def test_a_message_for_a_missing_job_is_dropped_quietly(db_session):
+    assert tasks._claim(uuid.uuid4()) is None
