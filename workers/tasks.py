@@ -17,16 +17,16 @@ from typing import Any
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 from kombu.exceptions import OperationalError
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import jobs
-from engine.accounts.admission import jobs_at_once, lock_job_owner
+from engine.accounts.admission import lock_job_owner
 from engine.accounts.api_keys import VaultKeySource
 from engine.accounts.credits import capture_credits, refund_credits
+from engine.accounts.plans import get_plan
 from engine.catalog import extra_indicators
 from engine.db import Job, JobStatus, get_sessionmaker, session_scope
-from engine.db.accounts_models import UserApiKey
 from engine.errors import JobFailed, NotFound, PineForgeError
 from engine.library.catalog_store import CatalogStore
 from engine.library.results import JobTarget, base_spec, record_outcome
@@ -138,13 +138,9 @@ def generate(job_id: str) -> None:
                 _run(claim)
 
 
-#: Whether the job's user has stored provider keys, read with the claim.
-_OWN_KEYS = exists().where(UserApiKey.user_id == Job.user_id).label("own_keys")
-
-
 def _claim(job_id: uuid.UUID) -> _Claim | object | None:
     with session_scope() as session:
-        waiting = lock_job_owner(session, job_id, _OWN_KEYS)
+        waiting = lock_job_owner(session, job_id)
         if waiting is None:
             log.info("job_not_claimed", reason="missing")
             return None
@@ -160,16 +156,17 @@ def _claim(job_id: uuid.UUID) -> _Claim | object | None:
             session.rollback()
         # A queued job starts only in a free slot of its user's plan. The
         # stage the job will spend its time in goes in with the claim.
-        limit = jobs_at_once(waiting.plan) if queued else None
+        limit = get_plan(waiting.plan).jobs_at_once if queued else None
         stage = opening_stage(bool(waiting.own_keys), _redis())
         job = jobs.claim_job(session, job_id, stage=stage, running_below=limit)
         if job is None:
-            if queued and _still_queued(session, job_id):
-                # Every slot was taken (the owner's lock still holds, so
-                # nothing else changed the job): ask again a little later.
+            reason = _unclaimable_reason(session, job_id)
+            if reason == NO_FREE_SLOT:
+                # The owner's lock still holds, so nothing else changed the
+                # job: ask again a little later.
                 log.info("job_waits_for_slot")
                 return _WAIT
-            log.info("job_not_claimed", reason=_unclaimable_reason(session, job_id))
+            log.info("job_not_claimed", reason=reason)
             return None
         claim = _Claim(
             stage,
@@ -188,15 +185,8 @@ def _claim(job_id: uuid.UUID) -> _Claim | object | None:
     return claim
 
 
-def _still_queued(session: Session, job_id: uuid.UUID) -> bool:
-    row = session.execute(
-        select(Job.status, Job.attempts).where(Job.id == job_id)
-    ).first()
-    return (
-        row is not None
-        and row.status == JobStatus.QUEUED
-        and row.attempts < get_settings().job_max_attempts
-    )
+#: Why a job with attempts left, still queued, was not claimed.
+NO_FREE_SLOT = "no free slot"
 
 
 def _unclaimable_reason(session: Session, job_id: uuid.UUID) -> str:
@@ -207,6 +197,8 @@ def _unclaimable_reason(session: Session, job_id: uuid.UUID) -> str:
         return f"already {job.status}"
     if job.attempts >= get_settings().job_max_attempts:
         return "no attempts left"
+    if job.status == JobStatus.QUEUED:
+        return NO_FREE_SLOT
     return "running elsewhere"
 
 

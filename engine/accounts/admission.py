@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Row, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from engine.accounts.config import get_accounts_settings
 from engine.accounts.credits import lock_balance, reserve_credits
 from engine.accounts.plans import Plan, get_plan
-from engine.db.accounts_models import CreditBalance
+from engine.db.accounts_models import CreditBalance, UserApiKey
 from engine.db.models import Job, JobStatus, User
 from engine.errors import RateLimited
 
@@ -75,11 +75,11 @@ def admit_generation(session: Session, user: User, job_id: uuid.UUID) -> Admissi
     return Admission(plan=plan, credits_reserved=entry.amount if entry else 0)
 
 
-def lock_job_owner(session: Session, job_id: uuid.UUID, *columns: Any) -> Row | None:
+def lock_job_owner(session: Session, job_id: uuid.UUID) -> Row | None:
     """Read a job for its claim while locking its owner's balance row.
 
     Returns the job's ``status``, ``user_id`` and ``kind``, the owner's
-    ``plan`` and any extra ``columns`` (expressions over the job row), or None
+    ``plan`` and ``own_keys`` (whether they stored provider keys), or None
     when there is no such job. The lock serialises the claims of one user, so
     that the jobs-at-once check the claim makes (see
     :func:`engine.jobs.claim_job`) cannot be raced by another worker: that
@@ -88,7 +88,7 @@ def lock_job_owner(session: Session, job_id: uuid.UUID, *columns: Any) -> Row | 
     granted. One round trip in the common case: the balance row exists once
     the user has submitted a job.
     """
-    query = _owner_query(columns)
+    query = _owner_query()
     row = session.execute(query, {"job_id": job_id}).first()
     if row is None:
         owner = session.scalar(select(Job.user_id).where(Job.id == job_id))
@@ -99,18 +99,14 @@ def lock_job_owner(session: Session, job_id: uuid.UUID, *columns: Any) -> Row | 
     return row
 
 
-@lru_cache(maxsize=8)
-def _owner_query(columns: tuple[Any, ...]) -> Any:
-    # Built once per set of extra columns: every claim runs it.
+@cache
+def _owner_query() -> Any:
+    # Built once: every claim runs it.
+    own_keys = exists().where(UserApiKey.user_id == Job.user_id)
     return (
-        select(Job.status, Job.user_id, Job.kind, User.plan, *columns)
+        select(Job.status, Job.user_id, Job.kind, User.plan, own_keys.label("own_keys"))
         .join(User, User.id == Job.user_id)
         .join(CreditBalance, CreditBalance.user_id == Job.user_id)
         .where(Job.id == bindparam("job_id"))
         .with_for_update(of=CreditBalance)
     )
-
-
-def jobs_at_once(plan_name: str) -> int:
-    """How many jobs a user of the plan may run at once."""
-    return get_plan(plan_name).jobs_at_once
