@@ -26,6 +26,7 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
+from bench.pipeline_bench import pipeline_environment
 from bench.stack import create_scratch, drop_scratch, scratch_services
 from tests.fakes.llm_server import FakeLLMServer
 
@@ -64,19 +65,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database", default="pineforge_bench_cpu")
     parser.add_argument("--redis-db", type=int, default=11)
     return parser.parse_args(argv)
-
-
-def environment(scratch, var_dir: Path, fake: FakeLLMServer) -> dict[str, str]:
-    return {
-        "PINEFORGE_ENV": "development",
-        "DATABASE_URL": scratch.database_url,
-        "REDIS_URL": scratch.redis_url,
-        "PINEFORGE_VAR_DIR": str(var_dir),
-        "PINEFORGE_LOG_LEVEL": "WARNING",
-        "PINEFORGE_LLM_PROVIDERS": "openai_compatible",
-        "PINEFORGE_OPENAI_COMPATIBLE__BASE_URL": fake.openai_url,
-        "PINEFORGE_LLM_OFFLINE_FALLBACK": "false",
-    }
 
 
 def queued_jobs(count: int) -> list[uuid.UUID]:
@@ -138,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     scratch = scratch_services(args.database, args.redis_db)
     var_dir = Path(tempfile.mkdtemp(prefix="pineforge-bench-cpu-"))
     fake = FakeLLMServer().start()
-    os.environ.update(environment(scratch, var_dir, fake))
+    os.environ.update(pipeline_environment(scratch, var_dir, fake, "WARNING"))
     try:
         create_scratch(scratch)
         per_job = measure(args.jobs)

@@ -83,13 +83,22 @@ def bench_environment(
 ) -> dict[str, str]:
     """Settings shared by this process, the API and the worker."""
     return {
+        **pipeline_environment(scratch, var_dir, fake, args.log_level),
+        "PINEFORGE_BROKER_KEY_PREFIX": "",
+        "PINEFORGE_GENERATE_CONCURRENCY": str(args.concurrency),
+    }
+
+
+def pipeline_environment(
+    scratch: Scratch, var_dir: Path, fake: FakeLLMServer, log_level: str
+) -> dict[str, str]:
+    """Scratch services, and the fake server as the only provider."""
+    return {
         "PINEFORGE_ENV": "development",
         "DATABASE_URL": scratch.database_url,
         "REDIS_URL": scratch.redis_url,
         "PINEFORGE_VAR_DIR": str(var_dir),
-        "PINEFORGE_BROKER_KEY_PREFIX": "",
-        "PINEFORGE_LOG_LEVEL": args.log_level,
-        "PINEFORGE_GENERATE_CONCURRENCY": str(args.concurrency),
+        "PINEFORGE_LOG_LEVEL": log_level,
         "PINEFORGE_LLM_PROVIDERS": "openai_compatible",
         "PINEFORGE_OPENAI_COMPATIBLE__BASE_URL": fake.openai_url,
         "PINEFORGE_LLM_OFFLINE_FALLBACK": "false",
