@@ -105,7 +105,7 @@ def claim_job(
     loaded before is stale until refreshed. ``stage`` (name, progress) is
     recorded in the same UPDATE, as :func:`set_stage` would. With
     ``running_below``, the job is claimable only while its user runs fewer
-    other jobs than that (see :func:`running_jobs`); the caller holds the lock
+    other jobs than that (expired leases aside); the caller holds the lock
     that serialises the user's claims.
     """
     settings = settings or get_settings()
@@ -144,7 +144,20 @@ def _claim_statement(with_stage: bool, with_limit: bool) -> Any:
         ),
     ]
     if with_limit:
-        running = running_jobs(jobs.user_id, jobs.id, now)
+        # The user's other running jobs; one whose lease ran out (its worker
+        # died) holds no slot.
+        other = Job.__table__.alias("other_job")
+        running = (
+            select(func.count())
+            .select_from(other)
+            .where(
+                other.c.user_id == jobs.user_id,
+                other.c.status == JobStatus.RUNNING,
+                other.c.lease_expires_at >= now,
+                other.c.id != jobs.id,
+            )
+            .scalar_subquery()
+        )
         guards.append(running < bindparam("running_below"))
     values: dict[str, Any] = {
         "status": JobStatus.RUNNING,
@@ -159,34 +172,6 @@ def _claim_statement(with_stage: bool, with_limit: bool) -> Any:
         values["progress"] = bindparam("progress")
     statement = update(Job.__table__).where(*guards).values(**values)
     return statement.returning(*Job.__table__.c)
-
-
-#: The jobs table again, for counts correlated with an outer statement's row.
-#: Built once: an alias costs a millisecond to build.
-_OTHER_JOB = Job.__table__.alias("other_job")
-
-
-def running_jobs(user_id: Any, except_job: Any, now: Any = None) -> Any:
-    """A count of the user's running jobs, as a scalar subquery.
-
-    Jobs whose lease expired (their worker died) do not count, nor does
-    ``except_job``. The arguments may be values, columns of an outer
-    statement's ``jobs`` row or bound parameters (``now`` defaults to now).
-    """
-    other = _OTHER_JOB.c
-    if now is None or isinstance(now, datetime):
-        now = _utc(now)
-    return (
-        select(func.count())
-        .select_from(_OTHER_JOB)
-        .where(
-            other.user_id == user_id,
-            other.status == JobStatus.RUNNING,
-            other.lease_expires_at >= now,
-            other.id != except_job,
-        )
-        .scalar_subquery()
-    )
 
 
 def renew_lease(
