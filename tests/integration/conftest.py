@@ -19,6 +19,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from engine.db import Job, JobStatus, Strategy, StrategyVersion, User, utcnow
+from engine.providers.config import get_provider_settings
+from tests.fakes.llm_server import FakeLLMServer
+from tests.fakes.providers import fake_provider_env
 from web import create_app
 from web.auth import issue_access_token
 
@@ -47,6 +50,17 @@ slow = ta.ema(close, 21)
 if ta.crossover(fast, slow)
     strategy.entry("Long", strategy.long)
 """
+
+
+@pytest.fixture
+def llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
+    """A fake LLM server that the pipeline (here and in workers) is set to ask."""
+    with FakeLLMServer() as server:
+        for name, value in fake_provider_env(server).items():
+            monkeypatch.setenv(name, value)
+        get_provider_settings.cache_clear()
+        yield server
+    get_provider_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,6 @@ import pytest
 
 from engine.db import Job, JobStatus
 from engine.providers.config import get_provider_settings
-from tests.fakes.llm_server import FakeLLMServer
-from tests.fakes.providers import fake_provider_env
 from workers import tasks
 
 pytestmark = pytest.mark.integration
@@ -20,7 +18,8 @@ pytest_plugins = ["tests.accounts_fixtures"]
 
 
 @pytest.fixture
-def provider_settings_reset():
+def no_provider(monkeypatch):
+    monkeypatch.setenv("PINEFORGE_LLM_PROVIDERS", "")
     get_provider_settings.cache_clear()
     yield
     get_provider_settings.cache_clear()
@@ -32,17 +31,13 @@ def _row(db_session, job) -> Job:
 
 
 def test_with_a_provider_the_claim_records_the_model_call(
-    db_session, make_user, make_job, monkeypatch, provider_settings_reset
+    db_session, make_user, make_job, llm
 ):
     job = make_job(make_user())
-    with FakeLLMServer() as llm:
-        for name, value in fake_provider_env(llm).items():
-            monkeypatch.setenv(name, value)
-        get_provider_settings.cache_clear()
 
-        claim = tasks._claim(job.id)
-        claimed = _row(db_session, job)
-        tasks._run(claim)
+    claim = tasks._claim(job.id)
+    claimed = _row(db_session, job)
+    tasks._run(claim)
 
     assert (claimed.stage, claimed.progress) == ("calling_llm", 30)
     assert _row(db_session, job).status == JobStatus.SUCCEEDED
@@ -50,9 +45,8 @@ def test_with_a_provider_the_claim_records_the_model_call(
 
 
 def test_without_a_provider_the_claim_records_prompting(
-    db_session, make_user, make_job, monkeypatch, provider_settings_reset
+    db_session, make_user, make_job, no_provider
 ):
-    monkeypatch.setenv("PINEFORGE_LLM_PROVIDERS", "")
     job = make_job(make_user())
 
     claim = tasks._claim(job.id)

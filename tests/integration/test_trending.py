@@ -12,11 +12,8 @@ from engine import jobs
 from engine.db import Job, session_scope, utcnow
 from engine.library.trending import record_spec_use
 from engine.library.trending import refresh_trending as _refresh_trending
-from engine.providers.config import get_provider_settings
 from engine.settings import get_settings
 from tests.community_helpers import spec_for
-from tests.fakes.llm_server import FakeLLMServer
-from tests.fakes.providers import fake_provider_env
 from workers import tasks
 from workers.celery_app import app
 from workers.community_tasks import refresh_trending_indicators
@@ -131,17 +128,12 @@ def test_beat_runs_the_trending_refresh():
 
 
 @pytest.fixture
-def worker_with_llm(monkeypatch, database, redis_client):
+def worker_with_llm(llm, database, redis_client):
     """A real Celery worker whose pipeline asks a fake LLM on loopback."""
-    with FakeLLMServer() as server:
-        for name, value in fake_provider_env(server).items():
-            monkeypatch.setenv(name, value)
-        get_provider_settings.cache_clear()
-        with start_worker(
-            app, pool="solo", perform_ping_check=False, shutdown_timeout=30
-        ) as running:
-            yield running
-    get_provider_settings.cache_clear()
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, shutdown_timeout=30
+    ) as running:
+        yield running
 
 
 def test_the_worker_bumps_trending_when_it_stores_a_version(

@@ -26,17 +26,14 @@ from engine.db import (
     utcnow,
 )
 from engine.db.accounts_models import CreditEntry
-from engine.providers.config import get_provider_settings
 from engine.settings import get_settings, reset_settings
 from tests.conftest import IS_POSTGRES
 from tests.fakes.llm_server import (
     INVALID_SPEC,
     SAMPLE_SPEC,
-    FakeLLMServer,
     answer,
     unauthorized,
 )
-from tests.fakes.providers import fake_provider_env
 from workers import tasks
 from workers.celery_app import app
 
@@ -45,17 +42,6 @@ pytestmark = pytest.mark.integration
 needs_postgres = pytest.mark.skipif(not IS_POSTGRES, reason="uses a plpgsql trigger")
 
 LEAKY_ERROR = "connection string postgres://admin:pw@db"
-
-
-@pytest.fixture
-def llm(monkeypatch):
-    """A fake LLM server that the worker's pipeline is configured to ask."""
-    with FakeLLMServer() as server:
-        for name, value in fake_provider_env(server).items():
-            monkeypatch.setenv(name, value)
-        get_provider_settings.cache_clear()
-        yield server
-    get_provider_settings.cache_clear()
 
 
 @pytest.fixture
